@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { runTs } from "./run-ts.mjs";
+await runTs("bench/main.ts");
