@@ -2,9 +2,17 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { registerDb } from "./db.js";
+import { registerFlows } from "./flows.js";
+import { registerCodebook } from "./codebook.js";
+import { registerInvite } from "./invite.js";
+import { registerParticipant } from "./participant.js";
 
 export type GetContext = () => CliContext;
 
 export function registerCommands(program: Command, ctx: GetContext): void {
   registerDb(program, ctx);
+  registerFlows(program, ctx);
+  registerCodebook(program, ctx);
+  registerParticipant(program, ctx);
+  registerInvite(program, ctx);
 }

@@ -1,0 +1,20 @@
+import type { MiddlewareFn } from "grammy";
+import type { CircleContext } from "../context.js";
+import { negotiateLocale } from "../i18n.js";
+
+/** Loads the sender's account and settles the locale: the account's choice, else Telegram's language. */
+export function loadAccount(): MiddlewareFn<CircleContext> {
+  return async (ctx, next) => {
+    const { s } = ctx.circle;
+    const from = ctx.from;
+    const account = from ? await s.db.account.findUnique({ where: { telegramUserId: String(from.id) } }) : null;
+    ctx.circle.account = account?.active ? account : null;
+    const study = s.flows.study;
+    ctx.circle.locale = account?.locale ?? negotiateLocale(from?.language_code, study.locales, study.defaultLocale);
+    // A parent who changed phones or chats: keep the private chat we can reach them in current.
+    if (account && ctx.chat?.type === "private" && account.chatId !== String(ctx.chat.id)) {
+      ctx.circle.account = await s.db.account.update({ where: { id: account.id }, data: { chatId: String(ctx.chat.id) } });
+    }
+    await next();
+  };
+}
