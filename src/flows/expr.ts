@@ -17,10 +17,12 @@ function tokenize(src: string): Token[] {
   const re = /\s*(?:([A-Za-z][A-Za-z0-9_-]*)|(-?\d+(?:\.\d+)?)|(==|!=|<=|>=|<|>)|(\()|(\)))/y;
   let pos = 0;
   while (pos < src.length) {
-    if (/^\s*$/.test(src.slice(pos))) break;
+    while (pos < src.length && /\s/.test(src[pos]!)) pos++;
+    if (pos >= src.length) break;
     re.lastIndex = pos;
     const m = re.exec(src);
-    if (!m) throw new ExprError(`unexpected character "${src[pos]?.trim() || src.slice(pos).trim()[0]}" at ${pos + 1}`);
+    // Columns are 1-based and point at the offending character itself.
+    if (!m) throw new ExprError(`unexpected character "${src[pos]}" at ${pos + 1}`);
     if (m[1] !== undefined) tokens.push({ t: "id", v: m[1] });
     else if (m[2] !== undefined) tokens.push({ t: "num", v: m[2] });
     else if (m[3] !== undefined) tokens.push({ t: "op", v: m[3] });
@@ -69,7 +71,8 @@ export function parseExpr(src: string): Expr {
     const tok = next();
     if (tok.t === "(") {
       const e = or();
-      if (next().t !== ")") throw new ExprError('expected ")"');
+      if (peek()?.t !== ")") throw new ExprError('expected ")"');
+      i++;
       return e;
     }
     if (tok.t !== "id") throw new ExprError(`expected an item id, got "${tok.v}"`);
@@ -77,7 +80,8 @@ export function parseExpr(src: string): Expr {
       i++;
       const item = next();
       if (item.t !== "id") throw new ExprError("answered() takes an item id");
-      if (next().t !== ")") throw new ExprError('expected ")"');
+      if (peek()?.t !== ")") throw new ExprError('expected ")"');
+      i++;
       return { kind: "answered", item: item.v };
     }
     const op = next();
@@ -106,7 +110,10 @@ export function referencedItems(e: Expr): string[] {
 }
 
 /** Evaluates against the answers so far; an unanswered item makes its comparison false. */
-export function evalExpr(e: Expr, answers: Readonly<Record<string, number | string | null | undefined>>): boolean {
+export function evalExpr(
+  e: Expr,
+  answers: Readonly<Record<string, number | string | null | undefined>>,
+): boolean {
   switch (e.kind) {
     case "answered": {
       const v = answers[e.item];

@@ -1,14 +1,20 @@
 // zod schemas for the flow files: instruments (flows/instruments/*.yaml) and the study
 // protocol (flows/study.yaml). Per-file shape is checked here; cross-references (subscales,
-// locales, instruments named by the study, skip logic) are checked in validate.ts.
+// locales, instruments named by the study, skip logic) are checked in load.ts.
 import { z } from "zod";
 
 const id = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,39}$/, "ids are lowercase letters, digits, _ and -, starting with a letter (max 40)");
+  .regex(
+    /^[a-z][a-z0-9_-]{0,39}$/,
+    "ids are lowercase letters, digits, _ and -, starting with a letter (max 40)",
+  );
 
 /** A user-visible string, one entry per locale: { en: "...", zh: "..." }. */
-export const localizedSchema = z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z]{2,4})?$/, "locale code"), z.string().min(1, "empty text"));
+export const localizedSchema = z.record(
+  z.string().regex(/^[a-z]{2}(-[A-Za-z]{2,4})?$/, "locale code"),
+  z.string().min(1, "empty text"),
+);
 export type Localized = z.infer<typeof localizedSchema>;
 
 export const optionSchema = z.strictObject({
@@ -77,9 +83,7 @@ export const studySchema = z.strictObject({
   arms: z
     .array(z.strictObject({ id: z.enum(["experimental", "control"]), label: localizedSchema }))
     .min(1),
-  timepoints: z
-    .array(z.strictObject({ id, label: localizedSchema, window: windowSchema }))
-    .min(1),
+  timepoints: z.array(z.strictObject({ id, label: localizedSchema, window: windowSchema })).min(1),
   sessions: z
     .array(
       z.strictObject({
@@ -111,7 +115,9 @@ export const studySchema = z.strictObject({
       .default({ parent: [], child: [], facilitator: [] }),
     /** Per attending child, by the facilitator, during the session log. */
     observation: id.optional(),
-    groupEnd: z.strictObject({ parent: respondentList, child: respondentList }).default({ parent: [], child: [] }),
+    groupEnd: z
+      .strictObject({ parent: respondentList, child: respondentList })
+      .default({ parent: [], child: [] }),
   }),
   consent: z.strictObject({ version: z.string().min(1), text: localizedSchema }),
   assent: z.strictObject({ version: z.string().min(1), text: localizedSchema }),
@@ -124,7 +130,12 @@ export const studySchema = z.strictObject({
       divergence: z.number().min(0).max(1).default(0.3),
       smallCell: z.number().int().min(1).default(5),
     })
-    .default({ satisfactionTotalBelow: 36, satisfactionItemBelow: 9, divergence: 0.3, smallCell: 5 }),
+    .default({
+      satisfactionTotalBelow: 36,
+      satisfactionItemBelow: 9,
+      divergence: 0.3,
+      smallCell: 5,
+    }),
   withdrawal: z.strictObject({
     data: z.enum(["keep", "delete"]),
     text: localizedSchema.optional(),
