@@ -156,6 +156,7 @@ CREATE TABLE "GroupSession" (
     "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     "groupId" INTEGER NOT NULL,
     "number" INTEGER NOT NULL,
+    "plannedOn" DATETIME,
     "heldOn" DATETIME,
     "status" TEXT NOT NULL DEFAULT 'planned',
     "facilitatorAccountId" INTEGER,
@@ -290,7 +291,7 @@ CREATE INDEX "ResponseSet_instrumentId_slot_idx" ON "ResponseSet"("instrumentId"
 CREATE UNIQUE INDEX "Answer_responseSetId_itemId_key" ON "Answer"("responseSetId", "itemId");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "ConversationState_accountId_key" ON "ConversationState"("accountId");
+CREATE UNIQUE INDEX "ConversationState_accountId_kind_key" ON "ConversationState"("accountId", "kind");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Group_name_key" ON "Group"("name");

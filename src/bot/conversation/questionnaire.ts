@@ -70,6 +70,13 @@ export function hasRoleHooks(role: string): boolean {
   return hooks.has(role);
 }
 
+/** Called after any response set completes (committed), e.g. to check satisfaction thresholds. */
+export type CompletionListener = (s: Services, account: Account, responseSetId: number) => Promise<void>;
+const completionListeners: CompletionListener[] = [];
+export function addCompletionListener(l: CompletionListener): void {
+  if (!completionListeners.includes(l)) completionListeners.push(l);
+}
+
 interface Loaded {
   row: { id: number; nonce: number; messageId: number | null; responseSetId: number | null; machineVersion: string };
   rs: { id: number; instrumentId: string; respondent: string; status: string; instrumentHash: string; participantId: number | null };
@@ -91,7 +98,7 @@ function compileFor(instrument: Instrument, respondent: string): Questionnaire {
 
 /** Loads the account's active questionnaire conversation, migrating a snapshot from an older machine. */
 async function loadActive(s: Services, account: Account): Promise<Loaded | null> {
-  const row = await s.db.conversationState.findUnique({ where: { accountId: account.id } });
+  const row = await s.db.conversationState.findUnique({ where: { accountId_kind: { accountId: account.id, kind: "questionnaire" } } });
   if (!row || row.kind !== "questionnaire" || row.responseSetId === null) return null;
   const rs = await s.db.responseSet.findUnique({ where: { id: row.responseSetId } });
   const instrument = rs ? s.flows.instruments.get(rs.instrumentId) : undefined;
@@ -115,7 +122,7 @@ async function startNext(s: Services, account: Account): Promise<Loaded | null> 
   const existing = await dbAnswers(s.db, rs.id);
   const state = Object.keys(existing).length ? q.positionFromAnswers(existing) : q.start();
   const row = await s.db.conversationState.upsert({
-    where: { accountId: account.id },
+    where: { accountId_kind: { accountId: account.id, kind: "questionnaire" } },
     create: {
       accountId: account.id,
       kind: "questionnaire",
@@ -415,6 +422,13 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
     return;
   }
   if (r.completed) {
+    for (const listener of completionListeners) {
+      try {
+        await listener(s, account, l.rs.id);
+      } catch (e) {
+        s.logger.error({ err: e instanceof Error ? e.message : String(e), responseSet: l.rs.id }, "completion listener failed");
+      }
+    }
     const h = hooks.get(account.role);
     if (h?.onComplete && (await h.onComplete(s, account, l.rs.id))) return;
     await s.messenger.send(chatId, s.tr(locale, "q-instrument-done", { title: t(l.instrument.title, locale) }));
