@@ -1,0 +1,21 @@
+import type { Command } from "commander";
+import { verifyAuditChain } from "../../audit/log.js";
+import { CliFailure } from "../context.js";
+import type { GetContext } from "./index.js";
+
+export function registerAudit(program: Command, ctx: GetContext): void {
+  const audit = program.command("audit").description("the hash-chained audit trail");
+  audit
+    .command("verify")
+    .description("check every link of the audit chain; exit 1 at the first broken one")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { json?: boolean }) => {
+      const c = ctx();
+      const verdict = await verifyAuditChain(await c.db());
+      if (opts.json) c.json(verdict);
+      if (!verdict.ok) {
+        throw new CliFailure(`audit chain broken at event ${verdict.brokenAt!.seq}: ${verdict.brokenAt!.reason} (${verdict.events} events before it verified)`);
+      }
+      if (!opts.json) c.out(`audit chain ok: ${verdict.events} events`);
+    });
+}
