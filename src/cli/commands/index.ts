@@ -6,6 +6,12 @@ import { registerFlows } from "./flows.js";
 import { registerCodebook } from "./codebook.js";
 import { registerInvite } from "./invite.js";
 import { registerParticipant } from "./participant.js";
+import { registerProgress } from "./progress.js";
+import { registerExport } from "./export.js";
+import { registerImport } from "./import.js";
+import { registerReport } from "./report.js";
+import { registerAudit } from "./audit.js";
+import { registerTimepoint } from "./timepoint.js";
 
 export type GetContext = () => CliContext;
 
@@ -15,4 +21,10 @@ export function registerCommands(program: Command, ctx: GetContext): void {
   registerCodebook(program, ctx);
   registerParticipant(program, ctx);
   registerInvite(program, ctx);
+  registerProgress(program, ctx);
+  registerExport(program, ctx);
+  registerImport(program, ctx);
+  registerReport(program, ctx);
+  registerAudit(program, ctx);
+  registerTimepoint(program, ctx);
 }

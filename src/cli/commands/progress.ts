@@ -1,0 +1,16 @@
+import type { Command } from "commander";
+import { buildProgress, formatProgressText } from "../../analysis/progress.js";
+import type { GetContext } from "./index.js";
+
+export function registerProgress(program: Command, ctx: GetContext): void {
+  program
+    .command("progress")
+    .description("who has answered what, session logs, attendance and satisfaction")
+    .option("--json", "machine-readable output (contract)")
+    .action(async (opts: { json?: boolean }) => {
+      const c = ctx();
+      const progress = await buildProgress(await c.db(), await c.flows());
+      if (opts.json) c.json(progress);
+      else c.out(formatProgressText(progress, c.config.DEFAULT_LOCALE));
+    });
+}

@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDatabase, type TempDb } from "../support/db.js";
+import { verifyAuditChain } from "../../src/audit/log.js";
+import { addParticipant } from "../../src/services/participants.js";
+import { createInvite } from "../../src/services/invites.js";
+import { runCli } from "../../src/cli/program.js";
+
+let tmp: TempDb;
+beforeEach(async () => {
+  tmp = await tempDatabase();
+  for (const code of ["A1", "A2", "A3"]) {
+    await addParticipant(tmp.db, { code, arm: "random", gender: "female", ageYears: 9 }, { kind: "cli" });
+    await createInvite(tmp.db, { role: "parent", participantCode: code, ttlHours: 1 }, { kind: "cli" });
+  }
+});
+afterEach(async () => tmp.cleanup());
+
+async function cli(...args: string[]) {
+  let out = "";
+  let err = "";
+  const r = await runCli(args, { env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" }, stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  return { code: r.code, out, err };
+}
+
+describe("audit chain", () => {
+  it("verifies an untouched chain, through the library and the CLI", async () => {
+    const v = await verifyAuditChain(tmp.db);
+    expect(v.ok).toBe(true);
+    // 3 × (allocation + participant.add + invite.create)
+    expect(v.events).toBe(9);
+    const r = await cli("audit", "verify");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ok: 9 events/);
+  });
+
+  it("catches an edited row at that row, with exit 1", async () => {
+    await tmp.db.$executeRawUnsafe(`UPDATE "AuditEvent" SET "data" = '{"code":"FORGED"}' WHERE "seq" = 5`);
+    const v = await verifyAuditChain(tmp.db);
+    expect(v).toMatchObject({ ok: false, brokenAt: { seq: 5 } });
+    const r = await cli("audit", "verify");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/broken at event 5/);
+  });
+
+  it("catches a deleted row and a re-hashed forgery that does not link to its predecessor", async () => {
+    await tmp.db.$executeRawUnsafe(`DELETE FROM "AuditEvent" WHERE "seq" = 3`);
+    expect(await verifyAuditChain(tmp.db)).toMatchObject({ ok: false, brokenAt: { seq: 3, reason: "event missing" } });
+  });
+
+  it("catches a changed previous-hash link", async () => {
+    await tmp.db.$executeRawUnsafe(`UPDATE "AuditEvent" SET "prevHash" = '${"f".repeat(64)}' WHERE "seq" = 7`);
+    expect(await verifyAuditChain(tmp.db)).toMatchObject({ ok: false, brokenAt: { seq: 7, reason: "previous-hash link broken" } });
+  });
+});
