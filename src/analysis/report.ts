@@ -103,9 +103,7 @@ export function computeScoreBlock(
   id: string,
   rows: Scored[],
   alpha: number | null,
-  itemsForAlpha: (number | null)[][],
 ): Omit<ScoreBlock, "between"> & { between: Omit<ScoreBlock["between"], "welchT"> & { welchT: Omit<ScoreBlock["between"]["welchT"], "pHolm"> } } {
-  void itemsForAlpha;
   const inArm = (arm: string) => rows.filter((r) => r.p.arm === arm);
   const both = (rs: Scored[]) => rs.filter((r) => r.pre !== null && r.post !== null) as (Scored & { pre: number; post: number })[];
   const e = inArm("experimental");
@@ -191,7 +189,7 @@ export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: stri
       pre: s.pre ? (id === "total" ? s.pre.total : (s.pre.subscales[id] ?? null)) : null,
       post: s.post ? (id === "total" ? s.post.total : (s.post.subscales[id] ?? null)) : null,
     }));
-    return computeScoreBlock(id, rows, a.alpha, matrix);
+    return computeScoreBlock(id, rows, a.alpha);
   });
   const adjusted = holm(blocks.slice(0, -1).map((b) => b.between.welchT.p));
   const scores: ScoreBlock[] = blocks.map((b, i) => ({

@@ -36,7 +36,7 @@ export function encodeCallback(d: CallbackData): string {
   return s;
 }
 
-const SAFE = /^[A-Za-z0-9_.\-]{1,40}$/;
+const SAFE = /^[A-Za-z0-9_.-]{1,40}$/;
 
 export function decodeCallback(raw: string | undefined): CallbackData | null {
   if (!raw || raw.length > 64 || !raw.startsWith(V)) return null;
@@ -67,7 +67,7 @@ export function decodeCallback(raw: string | undefined): CallbackData | null {
       return { kind: "lang", locale: rest[0]! };
     case "x": {
       const [feature, ...parts] = rest;
-      if (!feature || !/^[a-z]{1,12}$/.test(feature) || parts.some((p) => !/^[A-Za-z0-9_.\-]{0,40}$/.test(p))) return null;
+      if (!feature || !/^[a-z]{1,12}$/.test(feature) || parts.some((p) => !/^[A-Za-z0-9_.-]{0,40}$/.test(p))) return null;
       return { kind: "x", feature, parts };
     }
     default:
