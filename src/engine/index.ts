@@ -2,8 +2,11 @@
 import type { Instrument } from "../flows/model.js";
 import { Questionnaire } from "./questionnaire.js";
 
-/** Bump when the machine shape or context layout changes: stored snapshots then get rebuilt from answers. */
-export const ENGINE_VERSION = 1;
+/**
+ * Bump when the machine shape or context layout changes: stored snapshots then get rebuilt from
+ * answers. 2: one state per item (was: phases with the position in context).
+ */
+export const ENGINE_VERSION = 2;
 
 export interface CompileOptions {
   /** Start with a handoff step ("please give the phone to your child"); default: child-report instruments. */
@@ -39,6 +42,6 @@ export type {
   StepResult,
   View,
 } from "./questionnaire.js";
-export type { EngineEvent, Phase } from "./machine.js";
+export type { EngineEvent, Phase, StateName } from "./machine.js";
 export type { AnswerValue, Answers } from "./progress.js";
 export { TEXT_MAX_LENGTH } from "./progress.js";

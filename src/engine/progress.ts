@@ -1,6 +1,6 @@
-// Pure progress rules of a questionnaire: which item comes next, which answers are valid, and what
-// an answer change does to later items. The machine (machine.ts) only wires these into transitions,
-// so they are shared by its guards, by step()'s rejection reasons and by restore().
+// Pure progress rules of a questionnaire: which items are shown, which answers are valid, and what
+// an answer change does to later items. The machine (machine.ts) turns them into guards and
+// actions of its per-item states; step()'s rejection reasons and restore() use the same rules.
 import { evalExpr } from "../flows/expr.js";
 import type { Instrument, Item } from "../flows/model.js";
 
@@ -8,13 +8,16 @@ export type AnswerValue = number | string;
 /** null = the respondent skipped the item (optional items only). */
 export type Answers = Record<string, AnswerValue | null>;
 
-/** Everything a questionnaire remembers; kept small because it is stored after every answer. */
+/**
+ * Everything a questionnaire remembers besides the state it is in (which names the current item);
+ * kept small because it is stored after every answer.
+ */
 export interface EngineContext {
   answers: Answers;
-  /** Index of the current item; items.length once every visible item has been handled. */
-  pos: number;
   /** Indexes of the items shown before the current one, oldest first (for BACK). */
   back: number[];
+  /** While paused: index of the item that RESUME returns to; null in every other state. */
+  resumeAt: number | null;
 }
 
 export const TEXT_MAX_LENGTH = 2000;
@@ -76,65 +79,77 @@ export function normalizeAnswer(
   }
 }
 
+/** Why an ANSWER for `itemId` cannot be taken while item `index` is shown (null: it can). */
 export function answerProblem(
   plan: Plan,
-  ctx: EngineContext,
+  index: number,
   itemId: unknown,
   value: unknown,
 ): AnswerProblem | null {
-  if (plan.items[ctx.pos]?.id !== itemId) return "stale";
-  return normalizeAnswer(plan, ctx.pos, value) === undefined ? "invalid" : null;
+  if (plan.items[index]?.id !== itemId) return "stale";
+  return normalizeAnswer(plan, index, value) === undefined ? "invalid" : null;
 }
 
-export function skipProblem(plan: Plan, ctx: EngineContext, itemId: unknown): AnswerProblem | null {
-  const item = plan.items[ctx.pos];
+export function skipProblem(plan: Plan, index: number, itemId: unknown): AnswerProblem | null {
+  const item = plan.items[index];
   if (!item || item.id !== itemId) return "stale";
   return item.required ? "not-optional" : null;
 }
 
 /**
- * Records the current item's answer (or null for a skip) and moves to the next visible item.
- * Answers to later items that the change hides are removed: they were given under other conditions.
+ * Records item `index`'s answer (or null for a skip). Answers to later items that the change hides
+ * are removed: they were given under other conditions. Where to go next is the machine's routing.
  */
-export function record(plan: Plan, ctx: EngineContext, value: AnswerValue | null): EngineContext {
-  const id = plan.items[ctx.pos]!.id;
-  const answers: Answers = { ...ctx.answers, [id]: value };
+export function record(
+  plan: Plan,
+  ctx: EngineContext,
+  index: number,
+  value: AnswerValue | null,
+): EngineContext {
+  const answers: Answers = { ...ctx.answers, [plan.items[index]!.id]: value };
   for (const i of plan.conditional) {
-    if (i <= ctx.pos) continue;
+    if (i <= index) continue;
     const laterId = plan.items[i]!.id;
     // In item order, so a dropped answer also hides the items that depended on it.
     if (laterId in answers && !isVisible(plan, i, answers)) delete answers[laterId];
   }
-  return { answers, pos: nextVisible(plan, ctx.pos + 1, answers), back: [...ctx.back, ctx.pos] };
+  return { answers, back: [...ctx.back, index], resumeAt: null };
 }
 
-/** Returns to the previously shown item; its answer stays in `answers` so it can be shown again. */
+/** The item BACK returns to: the last previously shown item that is still shown. */
+export function backTarget(plan: Plan, ctx: EngineContext): number | undefined {
+  // Earlier items never depend on later answers (the loader enforces it), so this is normally the
+  // last entry; the visibility check only guards hand-built instruments.
+  for (let k = ctx.back.length - 1; k >= 0; k--) {
+    if (isVisible(plan, ctx.back[k]!, ctx.answers)) return ctx.back[k];
+  }
+  return undefined;
+}
+
+/** Context after BACK; the returned-to item's answer stays in `answers` so it can be shown again. */
 export function goBack(plan: Plan, ctx: EngineContext): EngineContext {
-  const back = ctx.back.slice();
-  // Earlier items never depend on later answers (the loader enforces it); the check only guards
-  // hand-built instruments.
-  let pos = back.pop();
-  while (pos !== undefined && !isVisible(plan, pos, ctx.answers)) pos = back.pop();
-  return pos === undefined ? ctx : { answers: ctx.answers, pos, back };
+  const target = backTarget(plan, ctx);
+  if (target === undefined) return ctx;
+  return {
+    answers: ctx.answers,
+    back: ctx.back.slice(0, ctx.back.lastIndexOf(target)),
+    resumeAt: null,
+  };
 }
 
-export function canGoBack(plan: Plan, ctx: EngineContext): boolean {
-  return goBack(plan, ctx) !== ctx;
-}
-
-export function initialContext(plan: Plan): EngineContext {
-  return { answers: {}, pos: nextVisible(plan, 0, {}), back: [] };
+export function initialContext(): EngineContext {
+  return { answers: {}, back: [], resumeAt: null };
 }
 
 /**
  * Rebuilds progress from stored answers: keeps valid answers of existing, visible items (in item
- * order, so skip logic sees the same answers it saw when they were given) and positions at the
- * first visible item without an answer.
+ * order, so skip logic sees the same answers it saw when they were given). `pos` is the first
+ * visible item without an answer (items.length if there is none).
  */
 export function contextFromAnswers(
   plan: Plan,
   stored: Readonly<Record<string, unknown>>,
-): EngineContext {
+): { context: EngineContext; pos: number } {
   const answers: Answers = {};
   const back: number[] = [];
   let pos = plan.items.length;
@@ -149,17 +164,22 @@ export function contextFromAnswers(
     answers[item.id] = value;
     if (pos === plan.items.length) back.push(i);
   });
-  return { answers, pos, back };
+  return { context: { answers, back, resumeAt: null }, pos };
 }
 
-/** Checks that a context could have been produced by this plan (used on restored snapshots). */
-export function isConsistent(plan: Plan, ctx: unknown): ctx is EngineContext {
+/**
+ * Checks that a restored context could have been produced by this plan at position `pos` (the
+ * current or paused item's index, items.length when done). resumeAt is the caller's to check.
+ */
+export function isConsistent(plan: Plan, ctx: unknown, pos: number): ctx is EngineContext {
   if (!ctx || typeof ctx !== "object") return false;
-  const { answers, pos, back } = ctx as Partial<EngineContext>;
+  const { answers, back, resumeAt } = ctx as Partial<EngineContext>;
   const n = plan.items.length;
   if (!answers || typeof answers !== "object" || Array.isArray(answers)) return false;
-  if (typeof pos !== "number" || !Number.isInteger(pos) || pos < 0 || pos > n) return false;
+  if (!Number.isInteger(pos) || pos < 0 || pos > n) return false;
   if (pos < n && !isVisible(plan, pos, answers)) return false;
+  if (resumeAt !== null && (typeof resumeAt !== "number" || !Number.isInteger(resumeAt)))
+    return false;
   if (!Array.isArray(back)) return false;
   let prev = -1;
   for (const b of back) {

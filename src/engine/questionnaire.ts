@@ -5,14 +5,15 @@ import { createActor, type ActorScope } from "xstate";
 import type { Instrument, Item } from "../flows/model.js";
 import {
   buildMachine,
-  PHASES,
+  itemState,
   type EngineEvent,
   type Phase,
   type QuestionnaireMachine,
+  type StateName,
 } from "./machine.js";
 import {
   answerProblem,
-  canGoBack,
+  backTarget,
   contextFromAnswers,
   isConsistent,
   makePlan,
@@ -27,7 +28,8 @@ import {
 /** XState's persisted snapshot of a questionnaire machine; JSON-safe as it is. */
 export interface PersistedState {
   status: "active" | "done";
-  value: Phase;
+  /** "handoff", "item_<item id>" (one state per item), "paused" or "done". */
+  value: StateName;
   context: EngineContext;
   historyValue: Record<string, never>;
   children: Record<string, never>;
@@ -78,6 +80,8 @@ type Snapshot = ReturnType<QuestionnaireMachine["resolveState"]>;
 export class Questionnaire {
   readonly machine: QuestionnaireMachine;
   private readonly plan: Plan;
+  /** Item index of each item_<id> state. */
+  private readonly itemIndex: ReadonlyMap<string, number>;
   /** One inert scope per machine: creating one per call (as xstate's transition() does) dominates step cost. */
   private readonly scope: ActorScope<Snapshot, EngineEvent>;
   private readonly initial: PersistedState;
@@ -90,6 +94,7 @@ export class Questionnaire {
   ) {
     this.plan = makePlan(instrument);
     this.machine = buildMachine(this.plan, machineId, handoff);
+    this.itemIndex = new Map(instrument.items.map((it, i) => [itemState(it.id), i]));
     this.scope = inertScope(this.machine);
     this.initial = this.persist(this.machine.getInitialSnapshot(this.scope));
   }
@@ -116,16 +121,18 @@ export class Questionnaire {
   }
 
   view(state: PersistedState): View {
-    const { pos, answers } = state.context;
     const total = this.plan.items.length;
-    switch (state.value) {
+    const phase = this.phaseOf(state.value);
+    switch (phase) {
       case "handoff":
-        return { kind: "handoff" };
       case "done":
-        return { kind: "done" };
-      case "paused":
+        return { kind: phase };
+      case "paused": {
+        const pos = state.context.resumeAt!;
         return { kind: "paused", itemId: this.plan.items[pos]!.id, number: pos + 1, total };
+      }
       case "asking": {
+        const pos = this.itemIndex.get(state.value)!;
         const item = this.plan.items[pos]!;
         const view: View = {
           kind: "item",
@@ -133,9 +140,10 @@ export class Questionnaire {
           index: pos,
           number: pos + 1,
           total,
-          canGoBack: canGoBack(this.plan, state.context),
+          canGoBack: backTarget(this.plan, state.context) !== undefined,
         };
-        if (Object.hasOwn(answers, item.id)) view.answer = answers[item.id];
+        if (Object.hasOwn(state.context.answers, item.id))
+          view.answer = state.context.answers[item.id];
         return view;
       }
     }
@@ -147,8 +155,9 @@ export class Questionnaire {
 
   /**
    * Loads a stored snapshot. A snapshot of this machine version that agrees with the stored answers
-   * is used as is; anything else (older version, corrupt JSON, answers that disagree) is rebuilt
-   * from the answers, positioned at the first unanswered visible item. Never throws.
+   * is used as is; anything else (older version or engine shape, corrupt JSON, answers that
+   * disagree) is rebuilt from the answers, positioned at the first unanswered visible item.
+   * Never throws.
    */
   restore(
     json: string | null | undefined,
@@ -164,21 +173,29 @@ export class Questionnaire {
 
   /** A state holding the given answers (invalid, hidden or unknown ones left out), at the first unanswered item. */
   positionFromAnswers(answersFromDb: Readonly<Record<string, unknown>>): PersistedState {
-    const context = contextFromAnswers(this.plan, answersFromDb);
+    const { context, pos } = contextFromAnswers(this.plan, answersFromDb);
     // Nothing answered yet: start over, including the handoff to the child.
     if (Object.keys(context.answers).length === 0) return this.start();
-    return this.persist(
-      this.machine.resolveState({
-        value: context.pos < this.plan.items.length ? "asking" : "done",
-        context,
-      }),
-    );
+    const value = pos < this.plan.items.length ? itemState(this.plan.items[pos]!.id) : "done";
+    return this.persist(this.machine.resolveState({ value, context }));
+  }
+
+  private phaseOf(value: string): Phase {
+    if (value === "handoff" || value === "paused" || value === "done") return value;
+    return "asking";
   }
 
   private persist(snapshot: Snapshot): PersistedState {
-    const p = this.machine.getPersistedSnapshot(snapshot) as unknown as PersistedState;
-    // Only the fields that survive JSON, so a state equals its own JSON round trip.
-    return { status: p.status, value: p.value, context: p.context, historyValue: {}, children: {} };
+    // Only the fields that survive JSON, so a state equals its own JSON round trip. A flat
+    // machine's value is a state name; the context holds no actors (nothing to serialize).
+    return {
+      status: snapshot.status === "done" ? "done" : "active",
+      // The machine is flat, so its value is always a state name.
+      value: snapshot.value as unknown as StateName,
+      context: snapshot.context,
+      historyValue: {},
+      children: {},
+    };
   }
 
   private rejection(state: PersistedState, event: EngineEvent): RejectReason | null {
@@ -189,29 +206,27 @@ export class Questionnaire {
         return event.type === "RESUME" ? null : "paused";
       case "handoff":
         return event.type === "READY" ? null : event.type === "BACK" ? "no-back" : "stale";
-      case "asking":
-        switch (event.type) {
-          case "ANSWER":
-            return answerProblem(this.plan, state.context, event.itemId, event.value);
-          case "SKIP":
-            return skipProblem(this.plan, state.context, event.itemId);
-          case "BACK":
-            return canGoBack(this.plan, state.context) ? null : "no-back";
-          case "PAUSE":
-            return null;
-          case "RESUME":
-          case "READY":
-            return "stale";
-          default:
-            return "invalid";
-        }
+    }
+    const pos = this.itemIndex.get(state.value);
+    if (pos === undefined) return "invalid";
+    switch (event.type) {
+      case "ANSWER":
+        return answerProblem(this.plan, pos, event.itemId, event.value);
+      case "SKIP":
+        return skipProblem(this.plan, pos, event.itemId);
+      case "BACK":
+        return backTarget(this.plan, state.context) === undefined ? "no-back" : null;
+      case "PAUSE":
+        return null;
+      case "RESUME":
+      case "READY":
+        return "stale";
       default:
         return "invalid";
     }
   }
 
   private effectOf(before: PersistedState, after: PersistedState, event: EngineEvent): StepEffect {
-    const itemId = (pos: number) => this.plan.items[pos]!.id;
     const dropped = () =>
       Object.keys(before.context.answers).filter((id) => !Object.hasOwn(after.context.answers, id));
     switch (event.type) {
@@ -219,20 +234,24 @@ export class Questionnaire {
         return {
           type: "answered",
           itemId: event.itemId,
-          value: normalizeAnswer(this.plan, before.context.pos, event.value)!,
+          value: normalizeAnswer(this.plan, this.itemIndex.get(before.value)!, event.value)!,
           dropped: dropped(),
         };
       case "SKIP":
         return { type: "skipped", itemId: event.itemId, dropped: dropped() };
       case "BACK":
-        return { type: "back", itemId: itemId(after.context.pos) };
+        return { type: "back", itemId: this.itemIdOf(after.value) };
       case "PAUSE":
-        return { type: "paused", itemId: itemId(before.context.pos) };
+        return { type: "paused", itemId: this.itemIdOf(before.value) };
       case "RESUME":
-        return { type: "resumed", itemId: itemId(after.context.pos) };
+        return { type: "resumed", itemId: this.itemIdOf(after.value) };
       case "READY":
         return { type: "ready" };
     }
+  }
+
+  private itemIdOf(value: StateName): string {
+    return this.plan.items[this.itemIndex.get(value)!]!.id;
   }
 
   private validStored(json: string): PersistedState | null {
@@ -244,22 +263,39 @@ export class Questionnaire {
     }
     if (!parsed || typeof parsed !== "object") return null;
     const { value, status, context } = parsed as Record<string, unknown>;
-    if (!PHASES.includes(value as Phase) || !isConsistent(this.plan, context)) return null;
+    if (typeof value !== "string" || !context || typeof context !== "object") return null;
     const n = this.plan.items.length;
-    const ok =
-      value === "done"
-        ? status === "done" && context.pos === n
-        : status === "active" &&
-          context.pos < n &&
-          (value !== "handoff" ||
-            (this.handoff &&
-              context.back.length === 0 &&
-              Object.keys(context.answers).length === 0));
-    if (!ok) return null;
+    const { resumeAt } = context as Partial<EngineContext>;
+    let pos: number | undefined;
+    let ok = status === "active";
+    switch (value) {
+      case "done":
+        pos = n;
+        ok = status === "done";
+        break;
+      case "paused":
+        pos = typeof resumeAt === "number" && resumeAt < n ? resumeAt : undefined;
+        break;
+      case "handoff":
+        // Nothing can have happened before the child took the phone; there is no current item
+        // whose visibility could be checked.
+        pos = n;
+        ok &&=
+          this.handoff &&
+          Array.isArray((context as EngineContext).back) &&
+          (context as EngineContext).back.length === 0 &&
+          Object.keys((context as EngineContext).answers ?? {}).length === 0;
+        break;
+      default:
+        pos = this.itemIndex.get(value);
+    }
+    if (!ok || pos === undefined) return null;
+    if ((value === "paused") !== (resumeAt !== null)) return null;
+    if (!isConsistent(this.plan, context, pos)) return null;
     return {
       status: status as PersistedState["status"],
-      value: value as Phase,
-      context: { answers: context.answers, pos: context.pos, back: context.back },
+      value: value as StateName,
+      context: { answers: context.answers, back: context.back, resumeAt: context.resumeAt },
       historyValue: {},
       children: {},
     };

@@ -1,4 +1,5 @@
-// Measures step() cost at items 1, 10 and 25 of a 30-item instrument (not a test: no asserts).
+// Measures step() cost at items 1, 10 and 25 of a 30-item instrument, and at item 4, whose answer
+// leads through a route state because item 5 has skip logic (not a test: no asserts).
 // Run: npx tsx test/engine/measure-step.ts
 import { transition } from "xstate";
 import { compileQuestionnaire, type PersistedState } from "../../src/engine/index.js";
@@ -9,7 +10,7 @@ const items = Array.from({ length: 30 }, (_, i) =>
   choice(`q${i + 1}`, i % 5 === 4 ? { showIf: `q${i} >= 0` } : {}),
 );
 const q = compileQuestionnaire(makeInstrument(items));
-const positions = [1, 10, 25];
+const positions = [1, 10, 25, 4];
 
 function stateAt(n: number): PersistedState {
   let s = q.start();
@@ -46,12 +47,15 @@ for (const n of positions) {
   });
   // A bare handler: validate, copy the answers map, move on.
   time(`item ${n}: bare handler (validate + copy + JSON)`, N, () => {
-    const ctx = (JSON.parse(json) as PersistedState).context;
-    if (ctx.pos !== n - 1 || ![0, 1, 2].includes(event.value)) throw new Error("bad");
+    const { value, context: ctx } = JSON.parse(json) as PersistedState;
+    if (value !== `item_q${n}` || ![0, 1, 2].includes(event.value)) throw new Error("bad");
     JSON.stringify({
-      ...ctx,
-      answers: { ...ctx.answers, [event.itemId]: event.value },
-      pos: ctx.pos + 1,
+      value: `item_q${n + 1}`,
+      context: {
+        ...ctx,
+        answers: { ...ctx.answers, [event.itemId]: event.value },
+        back: [...ctx.back, n - 1],
+      },
     });
   });
 }

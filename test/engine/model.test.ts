@@ -2,7 +2,9 @@
 // path is replayed through the public API (step on JSON-reloaded state) as the system under test.
 import { describe, expect, it } from "vitest";
 import { getAdjacencyMap, getShortestPaths, createTestModel } from "xstate/graph";
+import { createActor } from "xstate";
 import { evalExpr } from "../../src/flows/expr.js";
+import type { Item } from "../../src/flows/model.js";
 import {
   compileQuestionnaire,
   type EngineEvent,
@@ -27,18 +29,25 @@ function smallQuestionnaire(): Questionnaire {
 
 type Snap = { value: unknown; context: PersistedState["context"]; matches(v: string): boolean };
 
+/** The item a snapshot is at (or, when paused, returns to); undefined in handoff and done. */
+function itemOf(q: Questionnaire, snap: Snap): Item | undefined {
+  const items = q.instrument.items;
+  if (snap.value === "paused") return items[snap.context.resumeAt!];
+  return items.find((it) => snap.value === `item_${it.id}`);
+}
+
 /** The events a respondent (or a stale button) can send in a state; values kept finite for the graph. */
 function eventsFor(q: Questionnaire, snap: Snap): EngineEvent[] {
   const items = q.instrument.items;
-  const item = items[snap.context.pos];
+  const item = itemOf(q, snap);
   const stale: EngineEvent = {
     type: "ANSWER",
-    itemId: items[(snap.context.pos + 1) % items.length]!.id,
+    itemId: items[(items.indexOf(item ?? items[0]!) + 1) % items.length]!.id,
     value: 0,
   };
   if (snap.matches("handoff")) return [{ type: "READY" }, { type: "BACK" }, stale];
   if (snap.matches("paused")) return [{ type: "RESUME" }, { type: "PAUSE" }, stale];
-  if (!snap.matches("asking") || !item) return [];
+  if (!item) return [];
   const values: Array<number | string> =
     item.type === "choice"
       ? item.options.map((o) => o.value)
@@ -173,9 +182,18 @@ describe("model-based: every reachable state of a small compiled machine", () =>
         events: { ANSWER: send, SKIP: send, BACK: send, PAUSE: send, RESUME: send, READY: send },
         states: {
           handoff: () => expect(q.view(who.state).kind).toBe("handoff"),
-          paused: () => expect(q.view(who.state).kind).toBe("paused"),
-          asking: (snap) =>
-            expect(q.view(who.state)).toMatchObject({ kind: "item", index: snap.context.pos }),
+          paused: (snap) =>
+            expect(q.view(who.state)).toMatchObject({
+              kind: "paused",
+              itemId: itemOf(q, snap)!.id,
+            }),
+          // One state per item: each is checked against the view the bot would show.
+          ...Object.fromEntries(
+            q.instrument.items.map((item, index) => [
+              `item_${item.id}`,
+              () => expect(q.view(who.state)).toMatchObject({ kind: "item", item, index }),
+            ]),
+          ),
           done: (snap) => {
             expect(q.view(who.state)).toEqual({ kind: "done" });
             expect(q.answers(who.state)).toEqual(snap.context.answers);
@@ -185,5 +203,135 @@ describe("model-based: every reachable state of a small compiled machine", () =>
       });
       expect(q.view(who.state)).toEqual({ kind: "done" });
     }
+  });
+});
+
+describe("compiled shape: one state per item", () => {
+  const q = smallQuestionnaire();
+  const nodes = q.machine.root.states;
+  const targets = (key: string, event: EngineEvent["type"]) =>
+    (nodes[key]!.on[event] ?? []).flatMap((t) => (t.target ?? []).map((n) => n.key));
+
+  it("has a state per item with its own guarded transitions, and no timers or side effects", () => {
+    // Route states stand before conditional items (b, d); they are transient, never rested in.
+    expect(Object.keys(nodes)).toEqual([
+      "handoff",
+      "item_a",
+      "route_b",
+      "item_b",
+      "item_c",
+      "route_d",
+      "item_d",
+      "paused",
+      "done",
+    ]);
+    // a is required (no SKIP) and first (nothing to go BACK to).
+    expect(nodes.item_a!.ownEvents.sort()).toEqual(["ANSWER", "PAUSE"]);
+    for (const key of ["item_b", "item_c", "item_d"]) {
+      expect(nodes[key]!.ownEvents.sort()).toEqual(["ANSWER", "BACK", "PAUSE", "SKIP"]);
+      expect(nodes[key]!.on.ANSWER!.every((t) => t.guard !== undefined)).toBe(true);
+    }
+    expect(targets("handoff", "READY")).toEqual(["item_a"]);
+    expect(targets("item_a", "ANSWER")).toEqual(["route_b"]);
+    expect(targets("item_b", "SKIP")).toEqual(["item_c"]);
+    expect(targets("item_c", "ANSWER")).toEqual(["route_d"]);
+    expect(targets("item_d", "ANSWER")).toEqual(["done"]);
+    expect(targets("item_d", "BACK")).toEqual(["item_c", "item_b", "item_a"]);
+    expect(targets("paused", "RESUME")).toEqual(["item_a", "item_b", "item_c", "item_d"]);
+    const always = (key: string) =>
+      nodes[key]!.always!.map((t) => [t.guard !== undefined, t.target!.map((n) => n.key)]);
+    expect(always("route_b")).toEqual([
+      [true, ["item_b"]],
+      [false, ["item_c"]],
+    ]);
+    expect(always("route_d")).toEqual([
+      [true, ["item_d"]],
+      [false, ["done"]],
+    ]);
+    expect(nodes.done!.type).toBe("final");
+    for (const node of Object.values(nodes)) {
+      expect(node.after).toEqual([]);
+      expect(node.invoke).toEqual([]);
+      expect(node.entry).toEqual([]);
+      expect(node.exit).toEqual([]);
+    }
+  });
+
+  it("its reachable transitions between states are exactly what the skip logic allows", () => {
+    const adjacency = getAdjacencyMap(q.machine, { events: (s: Snap) => eventsFor(q, s) });
+    const edges = new Set<string>();
+    const resting = new Set<unknown>();
+    for (const { state, transitions } of Object.values(adjacency)) {
+      resting.add(state.value);
+      for (const { event, state: next } of Object.values(transitions) as Array<{
+        event: EngineEvent;
+        state: typeof state;
+      }>) {
+        const unchanged =
+          next.value === state.value &&
+          JSON.stringify(next.context) === JSON.stringify(state.context);
+        if (!unchanged) edges.add(`${String(state.value)} ${event.type} ${String(next.value)}`);
+      }
+    }
+    expect([...resting].sort()).toEqual(
+      ["done", "handoff", "item_a", "item_b", "item_c", "item_d", "paused"].sort(),
+    );
+    expect([...edges].sort()).toEqual(
+      [
+        "handoff READY item_a",
+        // b is shown only after a == 1.
+        "item_a ANSWER item_b",
+        "item_a ANSWER item_c",
+        "item_a PAUSE paused",
+        "item_b ANSWER item_c",
+        "item_b SKIP item_c",
+        "item_b BACK item_a",
+        "item_b PAUSE paused",
+        // d is shown only when b was answered (not skipped, not hidden).
+        "item_c ANSWER item_d",
+        "item_c ANSWER done",
+        "item_c SKIP item_d",
+        "item_c SKIP done",
+        // BACK from c returns to b when it was shown, else to a.
+        "item_c BACK item_b",
+        "item_c BACK item_a",
+        "item_c PAUSE paused",
+        "item_d ANSWER done",
+        "item_d SKIP done",
+        "item_d BACK item_c",
+        "item_d PAUSE paused",
+        "paused RESUME item_a",
+        "paused RESUME item_b",
+        "paused RESUME item_c",
+        "paused RESUME item_d",
+      ].sort(),
+    );
+  });
+
+  it("runs as a plain XState actor too", () => {
+    const actor = createActor(q.machine).start();
+    const value = () => actor.getSnapshot().value;
+    expect(value()).toBe("handoff");
+    actor.send({ type: "READY" });
+    expect(value()).toBe("item_a");
+    actor.send({ type: "ANSWER", itemId: "a", value: 0 });
+    expect(value()).toBe("item_c");
+    actor.send({ type: "PAUSE" });
+    expect(value()).toBe("paused");
+    actor.send({ type: "ANSWER", itemId: "c", value: 2 });
+    expect(value()).toBe("paused");
+    actor.send({ type: "RESUME" });
+    expect(value()).toBe("item_c");
+    actor.send({ type: "ANSWER", itemId: "c", value: 2 });
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(actor.getSnapshot().context.answers).toEqual({ a: 0, c: 2 });
+    actor.stop();
+  });
+
+  it("refuses item ids that cannot name a state", () => {
+    expect(() => compileQuestionnaire(makeInstrument([choice("a.b")]))).toThrow(/cannot name/);
+    expect(() => compileQuestionnaire(makeInstrument([choice("x"), choice("x")]))).toThrow(
+      /duplicate/,
+    );
   });
 });

@@ -121,7 +121,7 @@ describe("persisted state", () => {
       [null, q.machineVersion],
       [undefined, undefined],
       [JSON.stringify({ ...s, value: "elsewhere" }), q.machineVersion],
-      [JSON.stringify({ ...s, context: { ...s.context, pos: 17 } }), q.machineVersion],
+      [JSON.stringify({ ...s, context: { ...s.context, resumeAt: 17 } }), q.machineVersion],
       [JSON.stringify({ ...s, context: { ...s.context, answers: { a: 7 } } }), q.machineVersion],
       [JSON.stringify({ ...s, context: { ...s.context, back: "x" } }), q.machineVersion],
       // Valid in itself, but the answers table knows more (b was answered): the table wins.
@@ -136,6 +136,61 @@ describe("persisted state", () => {
       expect(q.view(next.state)).toMatchObject({ kind: "item", item: { id: "d" } });
       expect(q.step(next.state, { type: "BACK" }).effect).toEqual({ type: "back", itemId: "c" });
     }
+  });
+
+  it("rebuilds stored states that do not fit the machine even when the answers agree", () => {
+    const q = compileQuestionnaire(makeInstrument(items));
+    const paused = q.step(q.step(q.start(), { type: "ANSWER", itemId: "a", value: 1 }).state, {
+      type: "PAUSE",
+    }).state;
+    expect(paused.value).toBe("paused");
+    const answers = { a: 1 };
+    expect(q.restore(JSON.stringify(paused), q.machineVersion, answers)).toEqual(paused);
+    const ctx = paused.context;
+    const broken: unknown[] = [
+      { ...paused, value: "elsewhere" },
+      { ...paused, value: "item_zz" },
+      // Route states are transient: a snapshot never rests in one.
+      { ...paused, value: "route_b" },
+      { ...paused, context: { ...ctx, resumeAt: 17 } },
+      { ...paused, context: { ...ctx, resumeAt: null } },
+      { ...paused, value: "item_b" },
+      // c is hidden while b is unanswered.
+      { ...paused, value: "item_c", context: { ...ctx, resumeAt: null } },
+      { ...paused, context: { ...ctx, resumeAt: 2 } },
+      { ...paused, context: { ...ctx, back: [0, 0] } },
+      { ...paused, context: { ...ctx, back: "x" } },
+      { ...paused, value: "done", context: { ...ctx, resumeAt: null } },
+      { ...paused, value: "handoff", context: { ...ctx, resumeAt: null } },
+      // The engine-1 shape (phase states, position in context) under the current version.
+      { status: "active", value: "asking", context: { answers, pos: 1, back: [0] } },
+    ];
+    for (const stored of broken) {
+      const r = q.restore(JSON.stringify(stored), q.machineVersion, answers);
+      expect(r, JSON.stringify(stored)).toEqual(q.positionFromAnswers(answers));
+      expect(q.view(r)).toMatchObject({ kind: "item", item: { id: "b" } });
+    }
+  });
+
+  it("migrates engine-1 snapshots: continues at the first unanswered item, answers kept", () => {
+    const q = compileQuestionnaire(makeInstrument(items));
+    expect(q.machineVersion).toMatch(/^e2\./);
+    const v1Version = q.machineVersion.replace(/^e2\./, "e1.");
+    const v1Snapshot = JSON.stringify({
+      status: "active",
+      value: "paused",
+      context: { answers: { a: 1, b: 0, d: "x" }, pos: 3, back: [0, 1] },
+      historyValue: {},
+      children: {},
+    });
+    const r = q.restore(v1Snapshot, v1Version, { a: 1, b: 0, d: "x" });
+    expect(q.answers(r)).toEqual({ a: 1, b: 0, d: "x" });
+    expect(r.value).toBe("item_e");
+    expect(q.view(r)).toMatchObject({ kind: "item", item: { id: "e" }, canGoBack: true });
+    expect(q.step(r, { type: "BACK" }).effect).toEqual({ type: "back", itemId: "d" });
+    const done = q.step(r, { type: "ANSWER", itemId: "e", value: 0 });
+    expect(done.completed).toBe(true);
+    expect(q.answers(done.state)).toEqual({ a: 1, b: 0, d: "x", e: 0 });
   });
 
   it("keeps answers of an older instrument version that still fit and ignores the rest", () => {
