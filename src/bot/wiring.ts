@@ -3,15 +3,19 @@
 import type { Composer } from "grammy";
 import type { CircleContext } from "./context.js";
 import type { Services } from "./services.js";
+import { startScheduler } from "../scheduler/loop.js";
+import { researcherFeature } from "./features/researcher.js";
+import { facilitatorFeature } from "./features/facilitator.js";
 
 export function extraFeatures(): ((s: Services) => Composer<CircleContext>)[] {
-  return [];
+  return [facilitatorFeature, researcherFeature];
 }
 
 export interface Background {
   stop(): Promise<void>;
 }
 
-export function startBackground(_s: Services): Background {
-  return { async stop() {} };
+/** The durable scheduler (reminders, session reminders, protocol alerts), polling SCHEDULER_POLL_MS. */
+export function startBackground(s: Services): Background {
+  return startScheduler(s, { pollMs: s.config.SCHEDULER_POLL_MS });
 }
