@@ -52,7 +52,17 @@ export const envSchema = z.object({
   INVITE_TTL_HOURS: intFrom(24 * 14, 1),
   RANDOMISATION_SEED: optionalString,
   QUIET_HOURS: quietHours,
-  QUIET_HOURS_TZ: z.string().default("UTC"),
+  QUIET_HOURS_TZ: z
+    .string()
+    .default("UTC")
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "not an IANA time zone (e.g. Asia/Shanghai)"),
   REMINDER_MAX: intFrom(3, 0),
   REMINDER_INTERVAL_HOURS: intFrom(24, 1),
   SCHEDULER_POLL_MS: intFrom(5000, 50),
