@@ -46,16 +46,18 @@ export function eventHash(prevHash: string, f: HashedFields): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
-/** Appends one event inside the caller's transaction (the write and its audit commit together). */
+/**
+ * Appends one event inside the caller's transaction (the write and its audit commit together).
+ * Raw SQL on purpose: every write (each answer) is audited, and Prisma's query builder costs
+ * ~0.3–0.4 ms of CPU per call against ~0.1 ms for raw SQL. The row is the one `auditEvent.create`
+ * would write (a Date parameter is stored in the same ISO form).
+ */
 export async function audit(tx: Tx, input: AuditInput): Promise<void> {
-  const last = await tx.auditEvent.findFirst({
-    orderBy: { seq: "desc" },
-    select: { seq: true, hash: true },
-  });
+  const [last] = await tx.$queryRaw<{ seq: number | bigint; hash: string }[]>`SELECT "seq", "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1`;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const at = input.at ?? new Date();
   const fields: HashedFields = {
-    seq: (last?.seq ?? 0) + 1,
+    seq: Number(last?.seq ?? 0) + 1,
     at: at.toISOString(),
     actor: input.actor.kind,
     actorAccountId: input.actor.kind === "account" ? input.actor.accountId : null,
@@ -64,20 +66,8 @@ export async function audit(tx: Tx, input: AuditInput): Promise<void> {
     entityId: input.entityId === undefined || input.entityId === null ? null : String(input.entityId),
     data: JSON.stringify(input.data ?? {}),
   };
-  await tx.auditEvent.create({
-    data: {
-      seq: fields.seq,
-      at,
-      actor: fields.actor,
-      actorAccountId: fields.actorAccountId,
-      action: fields.action,
-      entity: fields.entity,
-      entityId: fields.entityId,
-      data: fields.data,
-      prevHash,
-      hash: eventHash(prevHash, fields),
-    },
-  });
+  await tx.$executeRaw`INSERT INTO "AuditEvent" ("seq", "at", "actorAccountId", "actor", "action", "entity", "entityId", "data", "prevHash", "hash")
+    VALUES (${fields.seq}, ${at}, ${fields.actorAccountId}, ${fields.actor}, ${fields.action}, ${fields.entity}, ${fields.entityId}, ${fields.data}, ${prevHash}, ${eventHash(prevHash, fields)})`;
 }
 
 export interface ChainVerdict {

@@ -30,10 +30,24 @@ export function splitHtml(html: string, limit = TELEGRAM_TEXT_LIMIT - 96): strin
     else {
       // Strip tags from a pathological line and cut it; escaping is preserved by re-escaping.
       const plain = line.replace(/<[^>]+>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
-      for (let i = 0; i < plain.length; i += limit) chunks.push(escapeHtml(plain.slice(i, i + limit)));
+      for (let i = 0; i < plain.length; ) {
+        const part = cutText(plain.slice(i, i + limit + 1), limit) || plain.slice(i, i + 2);
+        chunks.push(escapeHtml(part));
+        i += part.length;
+      }
       current = "";
     }
   }
   if (current !== "") chunks.push(current);
   return chunks.length ? chunks : [""];
+}
+
+/**
+ * The first `max` UTF-16 units of a text, one fewer when that would end between the two halves
+ * of a surrogate pair (an emoji): Telegram refuses text that is not valid UTF-8.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }

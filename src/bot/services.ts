@@ -51,6 +51,23 @@ export class Messenger {
     return id;
   }
 
+  /** Sends preformatted plain text (tables): split at line breaks, each part in its own <pre>. */
+  async sendPre(chatId: number | string, text: string): Promise<number> {
+    const parts: string[] = [];
+    let current = "";
+    for (const line of text.split("\n")) {
+      const candidate = current === "" ? line : `${current}\n${line}`;
+      if (candidate.length > 3800 && current !== "") {
+        parts.push(current);
+        current = line.slice(0, 3800);
+      } else current = candidate.slice(0, 3800);
+    }
+    if (current !== "" || parts.length === 0) parts.push(current || " ");
+    let id = 0;
+    for (const part of parts) id = await this.send(chatId, `<pre>${escapeHtml(part)}</pre>`);
+    return id;
+  }
+
   async edit(chatId: number | string, messageId: number, html: string, keyboard?: Keyboard): Promise<void> {
     try {
       await this.api.editMessageText(Number(chatId), messageId, splitHtml(html)[0]!, {

@@ -99,6 +99,8 @@ describe("parent journey", () => {
       for (const a of s.answers) expect(a.instrumentHash).toBe(ins.hash);
       if (s.respondent === "child") expect(s.answers.every((a) => a.childAnswered)).toBe(true);
     }
+    // Telegram accepted every call the bot made.
+    expect(again.tg.rejections.map((r) => `${r.method}: ${r.description}`)).toEqual([]);
     // The correction after Back is in the audit trail with the original value.
     const corrections = await tb.db.auditEvent.findMany({ where: { action: "answer.correct" } });
     expect(corrections).toHaveLength(1);

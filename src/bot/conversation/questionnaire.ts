@@ -396,10 +396,15 @@ export async function handleQuestionnaireText(
 async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult, before: View, markProcessed: MarkProcessed) {
   const locale = localeOf(s, account);
   const chatId = account.chatId!;
+  // The nonce moves with the step, in the same transaction: if we crash before the question is
+  // edited or the next one sent, a second press on the old question is refused as stale instead
+  // of answering the item that is now current with a choice made for the previous one.
+  const nonce = l.row.nonce + 1;
   await s.db.$transaction(async (tx) => {
-    await writeStep(tx, s, account, l, r, l.row.nonce);
+    await writeStep(tx, s, account, l, r, nonce);
     await markProcessed(tx);
   });
+  l.row = { ...l.row, nonce };
   l.state = r.state;
   const oldMessage = l.row.messageId;
   // Acknowledge on the question itself: it now shows the answer and no buttons.
@@ -415,7 +420,10 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
     await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId: null } });
     l.row = { ...l.row, messageId: null };
   } else if (oldMessage) {
+    // The hand-off message: its button goes now, so present() must not strip it a second time.
     await s.messenger.stripButtons(chatId, oldMessage);
+    await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId: null } });
+    l.row = { ...l.row, messageId: null };
   }
   if (r.effect?.type === "paused") {
     await s.messenger.send(chatId, s.tr(locale, "q-paused"));

@@ -4,12 +4,23 @@ import { Composer } from "grammy";
 import type { CircleContext } from "../context.js";
 import { decodeCallback, encodeCallback } from "../callback-data.js";
 import { setCommandsFor } from "../commands-menu.js";
+import { pressedOn } from "../pressed-button.js";
 import { audit } from "../../audit/log.js";
 
 const LANGUAGE_NAMES: Record<string, string> = { en: "English", zh: "简体中文" };
 
 export function commonFeature(): Composer<CircleContext> {
   const c = new Composer<CircleContext>();
+  // In a private chat only its owner can press a button (the chat id is the user's id). A press
+  // reported on a message in someone else's private chat is forged: refuse it before any feature
+  // acts on it (or edits that other chat).
+  c.on("callback_query", async (ctx, next) => {
+    if (ctx.chat?.type === "private" && ctx.chat.id !== ctx.from.id) {
+      await ctx.circle.s.messenger.toast(ctx.callbackQuery.id, ctx.circle.s.tr(ctx.circle.locale, "toast-stale"));
+      return;
+    }
+    await next();
+  });
   const priv = c.chatType("private");
 
   priv.command("help", async (ctx) => {
@@ -29,7 +40,8 @@ export function commonFeature(): Composer<CircleContext> {
     const d = decodeCallback(ctx.callbackQuery.data);
     if (d?.kind !== "lang") return next();
     const { s } = ctx.circle;
-    if (!s.flows.study.locales.includes(d.locale)) {
+    const on = pressedOn(ctx.callbackQuery);
+    if (!s.flows.study.locales.includes(d.locale) || on === "not-shown") {
       await s.messenger.toast(ctx.callbackQuery.id, s.tr(ctx.circle.locale, "toast-stale"));
       return;
     }

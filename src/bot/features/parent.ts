@@ -8,6 +8,7 @@ import { handleQuestionnairePress, handleQuestionnaireText, hasRoleHooks } from 
 import { showStatus } from "../conversation/status.js";
 import { askWithdraw, handleWithdrawPress } from "../conversation/withdrawal.js";
 import { setCommandsFor } from "../commands-menu.js";
+import { pressedOn } from "../pressed-button.js";
 
 export function parentFeature(): Composer<CircleContext> {
   const c = new Composer<CircleContext>();
@@ -61,6 +62,11 @@ export function parentFeature(): Composer<CircleContext> {
     // Bound to the chat the button was sent to: a press arriving from another chat is refused.
     const messageChat = ctx.callbackQuery.message?.chat.id;
     if (messageChat !== undefined && String(messageChat) !== account.chatId) {
+      await s.messenger.toast(ctx.callbackQuery.id, s.tr(ctx.circle.locale, "toast-stale"));
+      return;
+    }
+    // Consent and withdrawal buttons carry no nonce: they count only on a message that shows them.
+    if (d.kind !== "q" && pressedOn(ctx.callbackQuery) === "not-shown") {
       await s.messenger.toast(ctx.callbackQuery.id, s.tr(ctx.circle.locale, "toast-stale"));
       return;
     }

@@ -45,7 +45,7 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
   allowed.command("progress", async (ctx) => {
     const { s, locale } = ctx.circle;
     const progress = await buildProgress(s.db, s.flows);
-    await s.messenger.send(ctx.chat.id, `<pre>${escapeHtml(formatProgressText(progress, locale))}</pre>`);
+    await s.messenger.sendPre(ctx.chat.id, formatProgressText(progress, locale));
   });
 
   allowed.command("report", async (ctx) => {

@@ -11,8 +11,10 @@ export function loadAccount(): MiddlewareFn<CircleContext> {
     ctx.circle.account = account?.active ? account : null;
     const study = s.flows.study;
     ctx.circle.locale = account?.locale ?? negotiateLocale(from?.language_code, study.locales, study.defaultLocale);
-    // A parent who changed phones or chats: keep the private chat we can reach them in current.
-    if (account && ctx.chat?.type === "private" && account.chatId !== String(ctx.chat.id)) {
+    // Keep the private chat we reach them in current. Only the sender's own private chat counts
+    // (its id is the user's id): a press reported on a message in someone else's chat must not
+    // redirect this account's messages there.
+    if (account && ctx.chat?.type === "private" && ctx.chat.id === from?.id && account.chatId !== String(ctx.chat.id)) {
       ctx.circle.account = await s.db.account.update({ where: { id: account.id }, data: { chatId: String(ctx.chat.id) } });
     }
     await next();

@@ -12,6 +12,7 @@ import { registerImport } from "./import.js";
 import { registerReport } from "./report.js";
 import { registerAudit } from "./audit.js";
 import { registerTimepoint } from "./timepoint.js";
+import { registerGroup } from "./group.js";
 
 export type GetContext = () => CliContext;
 
@@ -27,4 +28,5 @@ export function registerCommands(program: Command, ctx: GetContext): void {
   registerReport(program, ctx);
   registerAudit(program, ctx);
   registerTimepoint(program, ctx);
+  registerGroup(program, ctx);
 }

@@ -1,0 +1,103 @@
+// The facilitator's part of the demo: six sessions logged from the chat (attendance, an
+// observation per attending child, the reflection, closing), and the families' satisfaction
+// replies that closing a session asks for.
+import type { Db } from "../db/client.js";
+import type { LoadedFlows } from "../flows/model.js";
+import type { Sandbox, ScriptedUser } from "../sandbox/index.js";
+import { createInvite } from "../services/invites.js";
+import type { AnswerModel, Child } from "./model.js";
+import { answerAll, identifyQuestion, inParallel } from "./actors.js";
+import { t } from "../flows/model.js";
+
+const WAIT_MS = 20_000;
+
+export interface FacilitatorRun {
+  observations: number;
+  satisfaction: number;
+  transcript: string[];
+}
+
+interface Family {
+  child: Child;
+  user: ScriptedUser;
+}
+
+export async function runFacilitator(opts: {
+  db: Db;
+  flows: LoadedFlows;
+  sandbox: Sandbox;
+  model: AnswerModel;
+  families: Family[];
+  seed: number;
+  onAfterSession?: (n: number) => Promise<void>;
+}): Promise<FacilitatorRun> {
+  const { db, flows, sandbox, model, families } = opts;
+  const { code } = await createInvite(db, { role: "facilitator", group: "ward-a", ttlHours: 48 }, { kind: "cli" });
+  const fac = sandbox.createUser({ id: 200_001, firstName: "Facilitator", languageCode: "en" });
+  fac.sendText(`/start ${code}`);
+  await fac.waitForBotMessage((m) => /enrolled in Circle as facilitator/.test(m.text ?? ""), WAIT_MS);
+  let transcript: string[] = [];
+  const withdrawn = new Set<string>();
+
+  for (const session of flows.study.sessions.map((s) => s.number)) {
+    for (const f of families) {
+      const p = await db.participant.findUnique({ where: { code: f.child.code } });
+      if (p?.status === "withdrawn") withdrawn.add(f.child.code);
+    }
+    const active = families.filter((f) => !withdrawn.has(f.child.code));
+    let present = active.filter((f) => !model.chance(0.15, "absent", f.child.code, session));
+    if (present.length < 3) present = active.slice(0, 3);
+
+    const before = fac.transcript().length;
+    fac.sendText("/session");
+    let m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("▶ Session")), WAIT_MS);
+    fac.press(m, /^▶ Session/);
+    m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("Today")), WAIT_MS);
+    fac.press(m, /^Today/);
+    m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("Done")), WAIT_MS);
+    for (const f of present) {
+      const p = fac.press(m.messageId, (b) => b.text.startsWith("⬜") && b.text.includes(f.child.code));
+      await p.waitForAnswer(WAIT_MS);
+    }
+    fac.press(m.messageId, /^Done/);
+
+    let child: Child | undefined;
+    for (let guard = 0; guard < 400; guard++) {
+      const prompt = await fac.waitForBotMessage((x) => x.buttons.length > 0 || /^👁/.test(x.text ?? ""), WAIT_MS);
+      const labels = prompt.buttons.flat();
+      if (labels.includes("🔒 Close session")) {
+        fac.press(prompt, "🔒 Close session");
+        await fac.waitForBotMessage((x) => /Session closed|questionnaire went|No new questionnaires/.test(x.text ?? ""), WAIT_MS);
+        break;
+      }
+      const header = /Observation \d+ of \d+: (\S+)/.exec(prompt.text ?? "");
+      if (header) {
+        child = families.find((f) => header[1]!.includes(f.child.code))?.child;
+        continue;
+      }
+      const q = identifyQuestion(flows, prompt);
+      if (!q) throw new Error(`facilitator: unexpected prompt ${prompt.text}`);
+      const item = q.instrument.items[q.index]!;
+      if (item.type !== "choice") {
+        if (labels.includes("Skip")) fac.press(prompt, "Skip");
+        else fac.sendText("The children worked well together today.");
+        continue;
+      }
+      const isObservation = q.instrument.id === flows.study.assignments.observation;
+      const value = isObservation && child ? model.observation(child, session, item.subscale ?? item.id) : Math.min(item.max ?? 5, 3 + Number(model.chance(0.7, "refl", session, item.id)));
+      const label = item.options.find((o) => o.value === value) ?? item.options[item.options.length - 1]!;
+      fac.press(prompt, t(label.label, "en"));
+    }
+    if (session === 1) transcript = fac.transcript().slice(before);
+
+    // Families of the children present answer the session questionnaire (and, after the last
+    // session, the end-of-group survey and the post-tests that open with it).
+    await inParallel(present, 8, async (f) => {
+      await answerAll(f.user, flows, f.child, model, "post", { session });
+    });
+    await opts.onAfterSession?.(session);
+  }
+  const observations = await db.observation.count({ where: { skipped: false, rating: { not: null } } });
+  const satisfaction = await db.responseSet.count({ where: { instrumentId: flows.study.assignments.afterSession.parent[0] ?? "", status: "complete" } });
+  return { observations, satisfaction, transcript };
+}

@@ -1,0 +1,210 @@
+// `npm run demo`: Circle's whole job, locally, without a bot token. It starts the Bot API sandbox
+// and the real bot process (the `npm start` code path, long polling against the sandbox), then
+// plays a study shaped like the one Circle comes from and prints what a researcher would see.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config/env.js";
+import { openDatabase, type Db } from "../db/client.js";
+import { loadFlows } from "../flows/load.js";
+import { startSandbox, type Sandbox, type ScriptedUser } from "../sandbox/index.js";
+import { addParticipant } from "../services/participants.js";
+import { createInvite } from "../services/invites.js";
+import { openTimepoint } from "../services/assignments.js";
+import { AnswerModel, type Child } from "./model.js";
+import { answerAll, enrolParent, inParallel, withdraw } from "./actors.js";
+import { runFacilitator } from "./facilitator.js";
+import type { LoadedFlows } from "../flows/model.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const OUT = join(ROOT, "demo-output");
+
+interface Family {
+  child: Child;
+  user: ScriptedUser;
+  invite: string;
+}
+
+function log(...lines: string[]) {
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function startBot(sandbox: Sandbox, databaseUrl: string, logFile: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, "bin/start.mjs")], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BOT_TOKEN: sandbox.token,
+      TELEGRAM_API_ROOT: sandbox.apiRoot,
+      DATABASE_URL: databaseUrl,
+      WEBHOOK_URL: "",
+      LOG_LEVEL: "info",
+      SCHEDULER_POLL_MS: "1000",
+      QUIET_HOURS: "",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const logStream = createWriteStream(logFile);
+  child.stderr!.pipe(logStream);
+  // Ready when the bot long-polls the sandbox.
+  const started = Date.now();
+  while (!sandbox.calls.some((c) => c.method === "getUpdates")) {
+    if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}); see ${logFile}`);
+    if (Date.now() - started > 60_000) throw new Error("the bot did not start within 60 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+function cohort(model: AnswerModel): Child[] {
+  const children: Child[] = [];
+  const gender = (i: number): "male" | "female" => (i % 2 === 0 ? "male" : "female");
+  const age = (i: number) => 5 + ((i * 7) % 8);
+  for (let i = 0; i < 42; i++) children.push({ code: `B${String(i + 1).padStart(2, "0")}`, arm: null, gender: gender(i), ageYears: age(i) });
+  for (let i = 0; i < 10; i++) children.push({ code: `E${String(i + 1).padStart(2, "0")}`, arm: "experimental", gender: gender(i + 1), ageYears: age(i + 3) });
+  for (let i = 0; i < 10; i++) children.push({ code: `C${String(i + 1).padStart(2, "0")}`, arm: "control", gender: gender(i), ageYears: age(i + 5) });
+  void model;
+  return children;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { seed: { type: "string", default: "7" }, fast: { type: "boolean", default: false }, keep: { type: "boolean", default: false } } });
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) {
+    process.stderr.write("--seed must be a whole number\n");
+    return 2;
+  }
+  const t0 = Date.now();
+  const tmp = mkdtempSync(join(tmpdir(), "circle-demo-"));
+  const databaseUrl = values.keep ? loadConfig().DATABASE_URL : `file:${join(tmp, "circle.db")}`;
+  mkdirSync(OUT, { recursive: true });
+  const flowsResult = loadFlows({ flowsDir: join(ROOT, "flows") });
+  if (!flowsResult.ok) throw new Error(flowsResult.errors.join("\n"));
+  const flows = flowsResult.flows;
+  const db = await openDatabase(databaseUrl);
+  if ((await db.participant.count()) > 0) {
+    process.stderr.write(`the database at ${databaseUrl} already holds participants; point DATABASE_URL at an empty database for --keep\n`);
+    await db.$disconnect();
+    return 1;
+  }
+  const sandbox = await startSandbox({ botUsername: "circle_demo_bot" });
+  let bot: ChildProcess | undefined;
+  try {
+    bot = await startBot(sandbox, databaseUrl, join(OUT, "bot.log"));
+    log(`Circle demo — seed ${seed}. Sandbox at ${sandbox.apiRoot}; the bot runs as \`npm start\` against it.`);
+    const model = new AnswerModel(seed);
+    const children = cohort(model);
+    const families = await setupFamilies(db, flows, sandbox, children);
+    log(`Enrolled ${children.length} participants: 42 baseline-only, 10 experimental, 10 control.`);
+
+    // Pre-tests: every family enrols by invite; one declines consent; some pause and resume.
+    const decliner = families.find((f) => f.child.code === "B07")!;
+    let answers = 0;
+    await inParallel(families, 8, async (f, i) => {
+      const first = await enrolParent(f.user, f.invite, f !== decliner);
+      if (!first) return;
+      const r = await answerAll(f.user, flows, f.child, model, "pre", { first, ...(i % 9 === 4 ? { pauseAt: 5 + (i % 7) } : {}) });
+      answers += r.answered;
+    });
+    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Pre-tests: ${answers} answers from ${families.length - 1} families (one declined consent; some paused and resumed).`);
+
+    // The experimental group's six sessions, logged by the facilitator, with satisfaction replies.
+    const experimental = families.filter((f) => f.child.arm === "experimental");
+    const withdrawer = experimental[8]!;
+    const fac = await runFacilitator({ db, flows, sandbox, model, families: experimental, seed, onAfterSession: async (n) => {
+      if (n === 2) await withdraw(withdrawer.user);
+    } });
+    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for group "ward-a" (${fac.observations} observations, ${fac.satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`);
+
+    // Post-tests: the experimental group's post opened when session 6 closed; the control arm's now.
+    await db.$transaction(async (tx) => {
+      for (const f of families.filter((x) => x.child.arm === "control")) {
+        const p = await tx.participant.findUniqueOrThrow({ where: { code: f.child.code } });
+        await openTimepoint(tx, flows, p.id, "post", { kind: "cli" });
+      }
+    });
+    let post = 0;
+    await inParallel(families.filter((f) => f.child.arm !== null && f !== withdrawer), 8, async (f) => {
+      f.user.sendText("/resume");
+      const r = await answerAll(f.user, flows, f.child, model, "post");
+      post += r.answered;
+    });
+    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Post-tests: ${post} answers.`);
+
+    // The researcher asks for progress and the report.
+    const researcher = await enrolResearcher(db, sandbox);
+    researcher.sendText("/progress");
+    await researcher.waitForBotMessage(() => true, 30_000);
+    await researcher.waitUntil((u) => u.botMessages().some((m) => /sessions held/.test(m.text ?? "")), 30_000);
+    const progressText = researcher
+      .botMessages()
+      .filter((m) => m.entities.some((e) => e.type === "pre"))
+      .map((m) => m.text ?? "")
+      .join("\n");
+    researcher.sendText("/report social-skills");
+    const summary = await researcher.waitForBotMessage((m) => /ANCOVA/.test(m.text ?? ""), 60_000);
+    const doc = await researcher.waitForBotMessage((m) => m.kind === "document", 60_000);
+    const photos = researcher.messages().filter((m) => m.kind === "photo");
+    writeFileSync(join(OUT, "report.html"), doc.document?.data ?? "");
+    photos.forEach((p, i) => writeFileSync(join(OUT, i === 0 ? "social-skills-pre-post.png" : "session-satisfaction.png"), p.photo?.data ?? Buffer.alloc(0)));
+
+    if (!values.fast) {
+      log("", "── Transcript excerpt (a parent) ──");
+      const parent = families.find((f) => f.child.code === "E01")!;
+      log(parent.user.transcript().slice(0, 18).map((l) => `  ${l.slice(0, 160)}`).join("\n"));
+      log("", "── Transcript excerpt (the facilitator, session 1) ──");
+      log(fac.transcript.slice(0, 14).map((l) => `  ${l.slice(0, 160)}`).join("\n"));
+    }
+    log("", "── /progress ──", progressText);
+    log("", "── /report social-skills ──", summary.text ?? "");
+    log("", `Wrote ${join("demo-output", "report.html")} and ${photos.length} chart(s) to demo-output/.`);
+
+    const problems = sandbox.rejections.filter((r) => !r.injected);
+    if (problems.length > 0) {
+      log(`\nTelegram would have rejected ${problems.length} call(s):`);
+      for (const p of problems.slice(0, 10)) log(`  ${p.method}: ${p.code} ${p.description} ${JSON.stringify(p.params).slice(0, 200)}`);
+      return 1;
+    }
+    log(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; the sandbox rejected none of the bot's ${sandbox.calls.length} calls.`);
+    if (values.keep) log(`Database kept at ${databaseUrl} (try: npx circle progress --json).`);
+    return 0;
+  } finally {
+    if (bot && bot.exitCode === null) {
+      bot.kill("SIGTERM");
+      await new Promise((r) => bot!.once("exit", r));
+    }
+    await sandbox.stop();
+    await db.$disconnect();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function setupFamilies(db: Db, flows: LoadedFlows, sandbox: Sandbox, children: Child[]): Promise<Family[]> {
+  void flows;
+  const families: Family[] = [];
+  let id = 100_001;
+  for (const child of children) {
+    await addParticipant(db, { code: child.code, arm: child.arm ?? "none", gender: child.gender, ageYears: child.ageYears, group: child.arm === "experimental" ? "ward-a" : child.arm === "control" ? "ward-b" : undefined }, { kind: "cli" });
+    const { code } = await createInvite(db, { role: "parent", participantCode: child.code, ttlHours: 48 }, { kind: "cli" });
+    const user = sandbox.createUser({ id: id++, firstName: "Parent", languageCode: "en" });
+    families.push({ child, user, invite: code });
+  }
+  return families;
+}
+
+async function enrolResearcher(db: Db, sandbox: Sandbox): Promise<ScriptedUser> {
+  const { code } = await createInvite(db, { role: "researcher", ttlHours: 1 }, { kind: "cli" });
+  const user = sandbox.createUser({ id: 300_001, firstName: "Researcher", languageCode: "en" });
+  user.sendText(`/start ${code}`);
+  await user.waitForBotMessage((m) => /enrolled in Circle as researcher/.test(m.text ?? ""), 20_000);
+  return user;
+}
+
+try {
+  process.exitCode = await main();
+} catch (e) {
+  process.stderr.write(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+}

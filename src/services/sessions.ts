@@ -1,0 +1,1237 @@
+// A group session's log and what closing it sets in motion: attendance, per-child observations,
+// the facilitator's reflection, corrections during an amendment, the after-session questionnaires
+// for the families of attending children, the end of the group, and the private alerts a
+// facilitator gets about low or diverging session ratings.
+import { createHash } from "node:crypto";
+import type { Account } from "../generated/prisma/client.js";
+import type { Tx } from "../db/client.js";
+import { audit, type AuditActor } from "../audit/log.js";
+import { t, type Instrument, type Item, type LoadedFlows } from "../flows/model.js";
+import { TEXT_MAX_LENGTH } from "../engine/index.js";
+import type { Services } from "../bot/services.js";
+import { continueQuestionnaires } from "../bot/conversation/questionnaire.js";
+import { escapeHtml } from "../bot/html.js";
+import {
+  createResponseSets,
+  openTimepoint,
+  responseSetKey,
+  type Assignment,
+} from "./assignments.js";
+import {
+  activeMembers,
+  displayName,
+  isoDay,
+  localDay,
+  parseDay,
+  sessionNumbers,
+} from "./groups.js";
+import { DomainError } from "./participants.js";
+
+export const sessionSlot = (n: number): string => `session:${n}`;
+const DAY_MS = 86_400_000;
+
+/** The session row for a group and number, created (status planned) on first use. */
+export async function ensureSession(tx: Tx, groupId: number, number: number) {
+  return tx.groupSession.upsert({
+    where: { groupId_number: { groupId, number } },
+    create: { groupId, number },
+    update: {},
+  });
+}
+
+/** The session a facilitator most likely wants to log: the first one not closed yet (else the last). */
+export function defaultSessionNumber(
+  flows: LoadedFlows,
+  rows: readonly { number: number; status: string }[],
+): number {
+  const numbers = sessionNumbers(flows);
+  const closed = new Set(rows.filter((r) => r.status === "closed").map((r) => r.number));
+  return numbers.find((n) => !closed.has(n)) ?? numbers[numbers.length - 1]!;
+}
+
+export function lastSessionNumber(flows: LoadedFlows): number {
+  const numbers = sessionNumbers(flows);
+  return numbers[numbers.length - 1]!;
+}
+
+function observationInstrument(flows: LoadedFlows): Instrument | undefined {
+  const id = flows.study.assignments.observation;
+  return id ? flows.instruments.get(id) : undefined;
+}
+
+function reflectionInstrument(flows: LoadedFlows): Instrument | undefined {
+  const id = flows.study.assignments.afterSession.facilitator[0];
+  return id ? flows.instruments.get(id) : undefined;
+}
+
+export function isObservationSet(
+  flows: LoadedFlows,
+  rs: { instrumentId: string; respondent: string; participantId: number | null },
+): boolean {
+  return (
+    rs.respondent === "facilitator" &&
+    rs.participantId !== null &&
+    rs.instrumentId === flows.study.assignments.observation
+  );
+}
+
+export function isReflectionSet(
+  flows: LoadedFlows,
+  rs: { instrumentId: string; respondent: string; participantId: number | null },
+): boolean {
+  return (
+    rs.respondent === "facilitator" &&
+    rs.participantId === null &&
+    flows.study.assignments.afterSession.facilitator.includes(rs.instrumentId)
+  );
+}
+
+/** The Observation dimension an item is stored under: its subscale (the study dimension), else its id. */
+export function observationDimension(item: Item): string {
+  return item.subscale ?? item.id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attendance
+
+export interface AttendanceResult {
+  present: number[];
+  absent: number[];
+  newlyAbsent: number[];
+  observationSets: number;
+}
+
+/**
+ * Records who attended (every listed member gets a row, present or absent) and prepares the log:
+ * one observation set per attending consented child and the facilitator's reflection set. On an
+ * amendment, children no longer present lose their Observation rows (the audit keeps them).
+ */
+export async function recordAttendance(
+  tx: Tx,
+  flows: LoadedFlows,
+  input: { sessionId: number; present: number[]; accountId: number; heldOn: Date; now: Date },
+): Promise<AttendanceResult> {
+  const actor: AuditActor = { kind: "account", accountId: input.accountId };
+  const session = await tx.groupSession.findUniqueOrThrow({
+    where: { id: input.sessionId },
+    include: { group: true },
+  });
+  const members = await activeMembers(tx, session.groupId);
+  const previous = await tx.attendance.findMany({ where: { sessionId: session.id } });
+  const listed = new Map(members.map((m) => [m.id, m]));
+  // A child marked earlier who has since left the study keeps their row; they are not re-listed.
+  for (const id of input.present)
+    if (!listed.has(id))
+      throw new DomainError(`participant ${id} is not an active member of the group`);
+  const presentSet = new Set(input.present);
+  for (const m of members) {
+    await tx.attendance.upsert({
+      where: { sessionId_participantId: { sessionId: session.id, participantId: m.id } },
+      create: { sessionId: session.id, participantId: m.id, present: presentSet.has(m.id) },
+      update: { present: presentSet.has(m.id) },
+    });
+  }
+  const wasPresent = new Set(previous.filter((a) => a.present).map((a) => a.participantId));
+  const newlyAbsent = [...wasPresent].filter((id) => listed.has(id) && !presentSet.has(id));
+  await tx.groupSession.update({
+    where: { id: session.id },
+    data: {
+      status: "logging",
+      heldOn: session.heldOn ?? input.heldOn,
+      facilitatorAccountId: session.facilitatorAccountId ?? input.accountId,
+    },
+  });
+
+  let observationSets = 0;
+  const obs = observationInstrument(flows);
+  const slot = sessionSlot(session.number);
+  for (const m of members) {
+    if (!presentSet.has(m.id) || m.status !== "consented" || !obs) continue;
+    observationSets += await createResponseSets(
+      tx,
+      m.id,
+      [
+        {
+          slot,
+          timepoint: null,
+          sessionId: session.id,
+          instrument: obs,
+          respondent: "facilitator",
+        },
+      ],
+      actor,
+    );
+    // A child skipped earlier and marked present again is observed afresh.
+  }
+  for (const id of newlyAbsent) {
+    const rows = await tx.observation.findMany({
+      where: { sessionId: session.id, participantId: id },
+    });
+    if (rows.length === 0) continue;
+    await tx.observation.deleteMany({ where: { sessionId: session.id, participantId: id } });
+    await audit(tx, {
+      actor,
+      action: "observation.remove",
+      entity: "GroupSession",
+      entityId: session.id,
+      at: input.now,
+      data: {
+        participant: listed.get(id)?.code,
+        reason: "marked absent",
+        previous: rows.map((r) => ({
+          dimension: r.dimension,
+          rating: r.rating,
+          skipped: r.skipped,
+        })),
+      },
+    });
+  }
+  await ensureReflectionSet(tx, flows, session.id, session.number, actor);
+
+  const code = (id: number) => listed.get(id)?.code ?? String(id);
+  await audit(tx, {
+    actor,
+    action: "session.attendance",
+    entity: "GroupSession",
+    entityId: session.id,
+    at: input.now,
+    data: {
+      group: session.group.name,
+      number: session.number,
+      heldOn: isoDay(session.heldOn ?? input.heldOn),
+      present: members.filter((m) => presentSet.has(m.id)).map((m) => m.code),
+      absent: members.filter((m) => !presentSet.has(m.id)).map((m) => m.code),
+      ...(previous.length ? { previousPresent: [...wasPresent].map(code) } : {}),
+    },
+  });
+  return {
+    present: members.filter((m) => presentSet.has(m.id)).map((m) => m.id),
+    absent: members.filter((m) => !presentSet.has(m.id)).map((m) => m.id),
+    newlyAbsent,
+    observationSets,
+  };
+}
+
+async function ensureReflectionSet(
+  tx: Tx,
+  flows: LoadedFlows,
+  sessionId: number,
+  number: number,
+  actor: AuditActor,
+) {
+  const ins = reflectionInstrument(flows);
+  if (!ins) return null;
+  const key = responseSetKey({
+    participantId: null,
+    sessionId,
+    slot: sessionSlot(number),
+    instrumentId: ins.id,
+    respondent: "facilitator",
+  });
+  const existing = await tx.responseSet.findUnique({ where: { key } });
+  if (existing) return existing;
+  const rs = await tx.responseSet.create({
+    data: {
+      key,
+      participantId: null,
+      sessionId,
+      slot: sessionSlot(number),
+      timepoint: null,
+      instrumentId: ins.id,
+      instrumentVersion: ins.version,
+      instrumentHash: ins.hash,
+      respondent: "facilitator",
+      status: "pending",
+    },
+  });
+  await audit(tx, {
+    actor,
+    action: "questionnaire.assign",
+    entity: "ResponseSet",
+    entityId: rs.id,
+    data: { slot: rs.slot, instrument: ins.id, respondent: "facilitator" },
+  });
+  return rs;
+}
+
+/** The response sets the facilitator works through, in order: present children by code, then the reflection. */
+export async function logQueue(tx: Tx, flows: LoadedFlows, sessionId: number) {
+  const present = await tx.attendance.findMany({
+    where: { sessionId, present: true },
+    include: { participant: true },
+  });
+  present.sort((a, b) => a.participant.code.localeCompare(b.participant.code));
+  const sets = await tx.responseSet.findMany({ where: { sessionId, respondent: "facilitator" } });
+  const observations = present.flatMap((a) => {
+    const rs = sets.find((x) => x.participantId === a.participantId && isObservationSet(flows, x));
+    return rs ? [{ rs, participant: a.participant }] : [];
+  });
+  const reflection = sets.find((x) => isReflectionSet(flows, x)) ?? null;
+  return { observations, reflection };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations and reflection
+
+async function answerMap(tx: Tx, responseSetId: number) {
+  const rows = await tx.answer.findMany({ where: { responseSetId } });
+  return new Map(rows.map((r) => [r.itemId, r]));
+}
+
+/** Copies a completed observation set into Observation rows (one per item; idempotent). */
+export async function syncObservation(
+  tx: Tx,
+  flows: LoadedFlows,
+  responseSetId: number,
+  actor: AuditActor,
+  now: Date,
+): Promise<void> {
+  const rs = await tx.responseSet.findUniqueOrThrow({
+    where: { id: responseSetId },
+    include: { participant: true },
+  });
+  const ins = flows.instruments.get(rs.instrumentId);
+  if (!ins || rs.sessionId === null || rs.participantId === null || rs.status !== "complete")
+    return;
+  const answers = await answerMap(tx, rs.id);
+  const rows: { dimension: string; rating: number | null; note: string | null }[] = [];
+  for (const item of ins.items) {
+    const a = answers.get(item.id);
+    const rating =
+      item.type !== "text" && a && !a.skipped && a.value !== null ? Math.round(a.value) : null;
+    const note = item.type === "text" && a && !a.skipped ? a.text : null;
+    rows.push({ dimension: observationDimension(item), rating, note });
+  }
+  const before = await tx.observation.findMany({
+    where: { sessionId: rs.sessionId, participantId: rs.participantId },
+  });
+  const same =
+    before.length === rows.length &&
+    rows.every((r) =>
+      before.some(
+        (b) =>
+          b.dimension === r.dimension && b.rating === r.rating && b.note === r.note && !b.skipped,
+      ),
+    );
+  if (same) return;
+  for (const r of rows) {
+    await tx.observation.upsert({
+      where: {
+        sessionId_participantId_dimension: {
+          sessionId: rs.sessionId,
+          participantId: rs.participantId,
+          dimension: r.dimension,
+        },
+      },
+      create: {
+        sessionId: rs.sessionId,
+        participantId: rs.participantId,
+        dimension: r.dimension,
+        rating: r.rating,
+        note: r.note,
+        skipped: false,
+        at: now,
+      },
+      update: { rating: r.rating, note: r.note, skipped: false, at: now },
+    });
+  }
+  await audit(tx, {
+    actor,
+    action: before.length ? "observation.update" : "observation.record",
+    entity: "GroupSession",
+    entityId: rs.sessionId,
+    at: now,
+    data: {
+      participant: rs.participant?.code,
+      responseSet: rs.id,
+      ratings: Object.fromEntries(
+        rows.filter((r) => r.rating !== null).map((r) => [r.dimension, r.rating]),
+      ),
+      note: rows.some((r) => r.note !== null),
+      ...(before.length
+        ? {
+            previous: before.map((b) => ({
+              dimension: b.dimension,
+              rating: b.rating,
+              skipped: b.skipped,
+            })),
+          }
+        : {}),
+    },
+  });
+}
+
+/** "Skip this child": every dimension recorded as skipped; answers given so far stay with the set. */
+export async function skipObservation(
+  tx: Tx,
+  flows: LoadedFlows,
+  responseSetId: number,
+  actor: AuditActor,
+  now: Date,
+): Promise<boolean> {
+  const rs = await tx.responseSet.findUniqueOrThrow({
+    where: { id: responseSetId },
+    include: { participant: true },
+  });
+  const ins = flows.instruments.get(rs.instrumentId);
+  if (
+    !ins ||
+    rs.sessionId === null ||
+    rs.participantId === null ||
+    rs.status === "complete" ||
+    rs.status === "skipped"
+  )
+    return false;
+  for (const dimension of new Set(ins.items.map(observationDimension))) {
+    await tx.observation.upsert({
+      where: {
+        sessionId_participantId_dimension: {
+          sessionId: rs.sessionId,
+          participantId: rs.participantId,
+          dimension,
+        },
+      },
+      create: {
+        sessionId: rs.sessionId,
+        participantId: rs.participantId,
+        dimension,
+        rating: null,
+        note: null,
+        skipped: true,
+        at: now,
+      },
+      update: { rating: null, note: null, skipped: true, at: now },
+    });
+  }
+  await tx.responseSet.update({ where: { id: rs.id }, data: { status: "skipped" } });
+  await audit(tx, {
+    actor,
+    action: "observation.skip",
+    entity: "GroupSession",
+    entityId: rs.sessionId,
+    at: now,
+    data: { participant: rs.participant?.code, responseSet: rs.id },
+  });
+  return true;
+}
+
+/** Reopens a skipped observation set so the child can be observed after all (during an amendment). */
+export async function reopenObservation(
+  tx: Tx,
+  responseSetId: number,
+  actor: AuditActor,
+  now: Date,
+): Promise<void> {
+  const rs = await tx.responseSet.findUniqueOrThrow({
+    where: { id: responseSetId },
+    include: { participant: true },
+  });
+  if (rs.status !== "skipped") return;
+  await tx.responseSet.update({ where: { id: rs.id }, data: { status: "in_progress" } });
+  await audit(tx, {
+    actor,
+    action: "observation.reopen",
+    entity: "GroupSession",
+    entityId: rs.sessionId,
+    at: now,
+    data: { participant: rs.participant?.code, responseSet: rs.id },
+  });
+}
+
+export async function recordReflection(
+  tx: Tx,
+  responseSetId: number,
+  accountId: number,
+  now: Date,
+): Promise<void> {
+  const rs = await tx.responseSet.findUniqueOrThrow({ where: { id: responseSetId } });
+  if (rs.sessionId === null || rs.status !== "complete") return;
+  await tx.reflection.upsert({
+    where: { responseSetId: rs.id },
+    create: { sessionId: rs.sessionId, accountId, responseSetId: rs.id, at: now },
+    update: {},
+  });
+}
+
+/** Validates a corrected answer for an item; returns the value to store or null when invalid. */
+export function correctionValue(
+  item: Item,
+  raw: number | string | null,
+): number | string | null | undefined {
+  if (raw === null) return item.required ? undefined : null;
+  if (item.type === "choice")
+    return typeof raw === "number" && item.options.some((o) => o.value === raw) ? raw : undefined;
+  if (item.type === "number") {
+    if (typeof raw !== "number" || !Number.isFinite(raw)) return undefined;
+    if ((item.min !== null && raw < item.min) || (item.max !== null && raw > item.max))
+      return undefined;
+    return raw;
+  }
+  if (typeof raw !== "string") return undefined;
+  const text = raw.trim();
+  return text.length > 0 && text.length <= TEXT_MAX_LENGTH ? text : undefined;
+}
+
+/**
+ * Corrects one answer of a completed facilitator set during an amendment, like the runner does:
+ * the Answer row takes the new value and "answer.correct" keeps the previous one. Derived
+ * Observation rows follow.
+ */
+export async function correctAnswer(
+  tx: Tx,
+  flows: LoadedFlows,
+  input: {
+    responseSetId: number;
+    itemId: string;
+    value: number | string | null;
+    accountId: number;
+    now: Date;
+  },
+): Promise<boolean> {
+  const rs = await tx.responseSet.findUniqueOrThrow({ where: { id: input.responseSetId } });
+  const ins = flows.instruments.get(rs.instrumentId);
+  const item = ins?.items.find((i) => i.id === input.itemId);
+  if (!ins || !item) return false;
+  const value = correctionValue(item, input.value);
+  if (value === undefined) return false;
+  const previous = await tx.answer.findUnique({
+    where: { responseSetId_itemId: { responseSetId: rs.id, itemId: item.id } },
+  });
+  const prevValue = previous
+    ? previous.skipped
+      ? null
+      : (previous.value ?? previous.text)
+    : undefined;
+  if (previous && prevValue === value) return true;
+  const data = {
+    value: typeof value === "number" ? value : null,
+    text: typeof value === "string" ? value : null,
+    skipped: value === null,
+    instrumentHash: ins.hash,
+    respondent: rs.respondent,
+    childAnswered: false,
+    source: "telegram",
+    accountId: input.accountId,
+    answeredAt: input.now,
+  };
+  await tx.answer.upsert({
+    where: { responseSetId_itemId: { responseSetId: rs.id, itemId: item.id } },
+    create: { responseSetId: rs.id, itemId: item.id, ...data },
+    update: data,
+  });
+  await audit(tx, {
+    actor: { kind: "account", accountId: input.accountId },
+    action: previous ? "answer.correct" : "answer.save",
+    entity: "Answer",
+    entityId: `${rs.id}:${item.id}`,
+    at: input.now,
+    data: {
+      responseSet: rs.id,
+      item: item.id,
+      value,
+      skipped: value === null,
+      ...(previous ? { previous: prevValue } : {}),
+    },
+  });
+  if (isObservationSet(flows, rs))
+    await syncObservation(
+      tx,
+      flows,
+      rs.id,
+      { kind: "account", accountId: input.accountId },
+      input.now,
+    );
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Amendments and closing
+
+/** Reopens a closed session for amendment: who, when and why are audited; the original stays. */
+export async function beginAmendment(
+  tx: Tx,
+  input: { sessionId: number; accountId: number; reason: string; now: Date },
+) {
+  const session = await tx.groupSession.findUniqueOrThrow({
+    where: { id: input.sessionId },
+    include: { group: true },
+  });
+  if (session.closedAt === null) throw new DomainError("only a closed session can be amended");
+  const updated = await tx.groupSession.update({
+    where: { id: session.id },
+    data: { status: "logging", amendments: { increment: 1 } },
+  });
+  await audit(tx, {
+    actor: { kind: "account", accountId: input.accountId },
+    action: "session.amend",
+    entity: "GroupSession",
+    entityId: session.id,
+    at: input.now,
+    data: {
+      group: session.group.name,
+      number: session.number,
+      amendment: updated.amendments,
+      who: input.accountId,
+      when: input.now.toISOString(),
+      why: input.reason,
+    },
+  });
+  return updated;
+}
+
+export async function correctSessionDate(
+  tx: Tx,
+  input: { sessionId: number; heldOn: Date; accountId: number; now: Date },
+): Promise<void> {
+  const session = await tx.groupSession.findUniqueOrThrow({ where: { id: input.sessionId } });
+  if (isoDay(session.heldOn) === isoDay(input.heldOn)) return;
+  await tx.groupSession.update({ where: { id: session.id }, data: { heldOn: input.heldOn } });
+  await audit(tx, {
+    actor: { kind: "account", accountId: input.accountId },
+    action: "session.correct-date",
+    entity: "GroupSession",
+    entityId: session.id,
+    at: input.now,
+    data: { heldOn: isoDay(input.heldOn), previous: isoDay(session.heldOn) },
+  });
+}
+
+export interface CloseResult {
+  sessionId: number;
+  groupId: number;
+  number: number;
+  /** Participants whose families got new questionnaires (and are to be prompted now), with why. */
+  prompt: { participantId: number; reason: "session" | "group-end" }[];
+  satisfactionSets: number;
+  removedPending: number;
+  /** The unstarted sets withdrawn again (their question may still show buttons in a family's chat). */
+  removedSetIds: number[];
+  groupEnded: boolean;
+  /** Timepoints anchored on the last session that open later than today (for the scheduler). */
+  opensLater: { timepoint: string; on: string }[];
+}
+
+function assignmentsFor(
+  flows: LoadedFlows,
+  lists: { parent: string[]; child: string[] },
+  slot: string,
+  sessionId: number | null,
+): Assignment[] {
+  const out: Assignment[] = [];
+  for (const respondent of ["parent", "child"] as const) {
+    for (const id of lists[respondent]) {
+      const instrument = flows.instruments.get(id);
+      if (instrument) out.push({ slot, timepoint: null, sessionId, instrument, respondent });
+    }
+  }
+  return out;
+}
+
+/**
+ * Closes (or re-closes after an amendment) a session: after-session questionnaires for the
+ * families of attending, consented children (never absent or withdrawn ones; unstarted ones of
+ * children now marked absent are withdrawn again), and after the last session the end-of-group
+ * survey and the timepoints anchored on it. Runs inside the caller's transaction.
+ */
+export async function closeSession(
+  tx: Tx,
+  flows: LoadedFlows,
+  input: { sessionId: number; accountId: number; now: Date; timeZone: string },
+): Promise<CloseResult> {
+  const actor: AuditActor = { kind: "account", accountId: input.accountId };
+  const session = await tx.groupSession.findUniqueOrThrow({
+    where: { id: input.sessionId },
+    include: { group: true },
+  });
+  const attendance = await tx.attendance.findMany({
+    where: { sessionId: session.id },
+    include: { participant: true },
+  });
+  if (attendance.length === 0) throw new DomainError("attendance has not been taken");
+  const heldOn = session.heldOn ?? parseDay(localDay(input.now, input.timeZone))!;
+  const slot = sessionSlot(session.number);
+
+  // Derived rows are re-derived here too, so a crash between a set's completion and its copy heals.
+  const { observations, reflection } = await logQueue(tx, flows, session.id);
+  for (const o of observations)
+    if (o.rs.status === "complete") await syncObservation(tx, flows, o.rs.id, actor, input.now);
+  if (reflection?.status === "complete")
+    await recordReflection(tx, reflection.id, reflection.accountId ?? input.accountId, input.now);
+
+  const result: CloseResult = {
+    sessionId: session.id,
+    groupId: session.groupId,
+    number: session.number,
+    prompt: [],
+    satisfactionSets: 0,
+    removedPending: 0,
+    removedSetIds: [],
+    groupEnded: false,
+    opensLater: [],
+  };
+  const after = assignmentsFor(flows, flows.study.assignments.afterSession, slot, session.id);
+  for (const a of attendance) {
+    if (!a.present || a.participant.status !== "consented") continue;
+    const n = await createResponseSets(tx, a.participantId, after, actor);
+    result.satisfactionSets += n;
+    if (n > 0) result.prompt.push({ participantId: a.participantId, reason: "session" });
+  }
+  const absentIds = attendance.filter((a) => !a.present).map((a) => a.participantId);
+  if (absentIds.length) {
+    const unstarted = await tx.responseSet.findMany({
+      where: {
+        sessionId: session.id,
+        participantId: { in: absentIds },
+        respondent: { in: ["parent", "child"] },
+        status: "pending",
+        answers: { none: {} },
+      },
+      include: { participant: true },
+    });
+    for (const rs of unstarted) {
+      await tx.responseSet.delete({ where: { id: rs.id } });
+      await audit(tx, {
+        actor,
+        action: "questionnaire.unassign",
+        entity: "ResponseSet",
+        entityId: rs.id,
+        at: input.now,
+        data: {
+          participant: rs.participant?.code,
+          slot,
+          instrument: rs.instrumentId,
+          reason: "marked absent",
+        },
+      });
+    }
+    result.removedPending = unstarted.length;
+    result.removedSetIds = unstarted.map((rs) => rs.id);
+  }
+
+  await tx.groupSession.update({
+    where: { id: session.id },
+    data: { status: "closed", closedAt: session.closedAt ?? input.now, heldOn },
+  });
+  await audit(tx, {
+    actor,
+    action: "session.close",
+    entity: "GroupSession",
+    entityId: session.id,
+    at: input.now,
+    data: {
+      group: session.group.name,
+      number: session.number,
+      heldOn: isoDay(heldOn),
+      present: attendance
+        .filter((a) => a.present)
+        .map((a) => a.participant.code)
+        .sort(),
+      amendment: session.amendments,
+      questionnaires: result.satisfactionSets,
+    },
+  });
+
+  if (session.number === lastSessionNumber(flows)) {
+    result.groupEnded = true;
+    await endGroup(tx, flows, session.groupId, heldOn, actor, input, result);
+  }
+  return result;
+}
+
+/** After the last session: the end-of-group survey for families who attended at least once, and the timepoints anchored on it. */
+async function endGroup(
+  tx: Tx,
+  flows: LoadedFlows,
+  groupId: number,
+  lastHeld: Date,
+  actor: AuditActor,
+  input: { now: Date; timeZone: string },
+  result: CloseResult,
+) {
+  const attended = await tx.attendance.findMany({
+    where: { present: true, session: { groupId }, participant: { status: "consented" } },
+    select: { participantId: true },
+    distinct: ["participantId"],
+  });
+  const groupEnd = assignmentsFor(flows, flows.study.assignments.groupEnd, "group-end", null);
+  const promptIds = new Set(result.prompt.map((p) => p.participantId));
+  for (const { participantId } of attended) {
+    const n = await createResponseSets(tx, participantId, groupEnd, actor);
+    if (n > 0 && !promptIds.has(participantId)) {
+      result.prompt.push({ participantId, reason: "group-end" });
+      promptIds.add(participantId);
+    }
+  }
+  const today = parseDay(localDay(input.now, input.timeZone))!;
+  const members = await tx.participant.findMany({
+    where: { groupId, status: "consented" },
+    select: { id: true },
+  });
+  for (const tp of flows.study.timepoints) {
+    if (tp.window.anchor !== "last-session") continue;
+    const opens = new Date(lastHeld.getTime() + tp.window.openDays * DAY_MS);
+    if (opens.getTime() > today.getTime()) {
+      result.opensLater.push({ timepoint: tp.id, on: isoDay(opens)! });
+      continue;
+    }
+    for (const m of members) {
+      const n = await openTimepoint(tx, flows, m.id, tp.id, actor);
+      if (n > 0 && !promptIds.has(m.id)) {
+        result.prompt.push({ participantId: m.id, reason: "group-end" });
+        promptIds.add(m.id);
+      }
+    }
+  }
+  await audit(tx, {
+    actor,
+    action: "group.end",
+    entity: "Group",
+    entityId: groupId,
+    at: input.now,
+    data: {
+      lastSession: isoDay(lastHeld),
+      surveyed: attended.length,
+      opensLater: result.opensLater,
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prompting families
+
+export interface DispatchResult {
+  prompted: number;
+  waiting: number;
+  failed: number;
+}
+
+/**
+ * Tells each family with new questionnaires and starts asking them at once. A family already in
+ * the middle of a questionnaire is only told (it continues where it is). One unreachable family
+ * (blocked bot, deleted chat) does not stop the others.
+ */
+/** A question about a withdrawn set loses its buttons, and the family's next message moves on. */
+export async function releaseRemovedSets(
+  s: Services,
+  removedSetIds: readonly number[],
+): Promise<void> {
+  if (removedSetIds.length === 0) return;
+  const convs = await s.db.conversationState.findMany({
+    where: { kind: "questionnaire", responseSetId: { in: [...removedSetIds] } },
+    include: { account: true },
+  });
+  for (const c of convs) {
+    if (c.messageId && c.account.chatId)
+      await s.messenger.stripButtons(c.account.chatId, c.messageId);
+    await s.db.conversationState.delete({ where: { id: c.id } });
+  }
+}
+
+export async function promptFamilies(
+  s: Services,
+  prompt: CloseResult["prompt"],
+  session: { number: number },
+): Promise<DispatchResult> {
+  const out: DispatchResult = { prompted: 0, waiting: 0, failed: 0 };
+  for (const p of prompt) {
+    const participant = await s.db.participant.findUnique({ where: { id: p.participantId } });
+    if (participant?.status !== "consented") continue;
+    const parents = await s.db.account.findMany({
+      where: {
+        participantId: p.participantId,
+        role: "parent",
+        active: true,
+        chatId: { not: null },
+      },
+    });
+    for (const acc of parents) {
+      const locale = acc.locale ?? s.flows.study.defaultLocale;
+      try {
+        const key = p.reason === "session" ? "fam-session-over" : "fam-group-over";
+        const active = await s.db.conversationState.findUnique({
+          where: { accountId_kind: { accountId: acc.id, kind: "questionnaire" } },
+        });
+        const busy = active?.responseSetId
+          ? (await s.db.responseSet.findUnique({ where: { id: active.responseSetId } }))?.status ===
+            "in_progress"
+          : false;
+        if (busy) {
+          await s.messenger.send(
+            acc.chatId!,
+            `${s.tr(locale, key, { number: session.number })}\n${s.tr(locale, "fam-new-waiting")}`,
+          );
+          out.waiting++;
+          continue;
+        }
+        await s.messenger.send(acc.chatId!, s.tr(locale, key, { number: session.number }));
+        await continueQuestionnaires(s, acc);
+        out.prompted++;
+      } catch (e) {
+        out.failed++;
+        s.logger.warn(
+          {
+            account: acc.id,
+            participant: participant.code,
+            err: e instanceof Error ? e.message : String(e),
+          },
+          "could not prompt a family after a session",
+        );
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rating alerts
+
+export interface Thresholds {
+  satisfactionTotalBelow: number;
+  satisfactionItemBelow: number;
+  divergence: number;
+}
+
+/** The numeric items an after-session rating is totalled over; null when the instrument is not 0–10 items (the format the thresholds are written for). */
+export function ratingItems(instrument: Instrument): Item[] | null {
+  const items = instrument.items.filter((i) => i.type !== "text");
+  if (items.length === 0) return null;
+  const range = (i: Item) =>
+    i.type === "choice"
+      ? [Math.min(...i.options.map((o) => o.value)), Math.max(...i.options.map((o) => o.value))]
+      : [i.min, i.max];
+  return items.every((i) => {
+    const [lo, hi] = range(i);
+    return lo === 0 && hi === 10;
+  })
+    ? items
+    : null;
+}
+
+export interface RatingCheck {
+  total: number | null;
+  max: number;
+  low: { itemId: string; value: number }[];
+  alert: boolean;
+}
+
+/** Low when the total (all items answered) is below the threshold, or any answered item is. */
+export function checkRating(
+  items: Item[],
+  values: ReadonlyMap<string, number | null>,
+  th: Thresholds,
+): RatingCheck {
+  let total: number | null = 0;
+  const low: RatingCheck["low"] = [];
+  for (const it of items) {
+    const v = values.get(it.id);
+    if (v === undefined || v === null) {
+      total = null;
+      continue;
+    }
+    if (total !== null) total += v;
+    if (v < th.satisfactionItemBelow) low.push({ itemId: it.id, value: v });
+  }
+  const max = items.length * 10;
+  return {
+    total,
+    max,
+    low,
+    alert: low.length > 0 || (total !== null && total < th.satisfactionTotalBelow),
+  };
+}
+
+/**
+ * Divergence between the facilitator's own rating of the session (on its scale, e.g. 1–5) and the
+ * members' mean total, both as shares of their range.
+ */
+export function divergence(
+  own: { value: number; min: number; max: number },
+  memberTotals: readonly number[],
+  maxTotal: number,
+  threshold: number,
+) {
+  if (memberTotals.length === 0 || own.max <= own.min || maxTotal <= 0) return null;
+  const ownShare = (own.value - own.min) / (own.max - own.min);
+  const mean = memberTotals.reduce((a, b) => a + b, 0) / memberTotals.length;
+  const membersShare = mean / maxTotal;
+  const diff = ownShare - membersShare;
+  // Shares are fractions of small integers: compare with a tolerance so "exactly at the threshold" is not flagged by rounding.
+  return { ownShare, membersShare, mean, diff, flagged: Math.abs(diff) > threshold + 1e-9 };
+}
+
+async function values(tx: Tx, responseSetId: number): Promise<Map<string, number | null>> {
+  const rows = await tx.answer.findMany({ where: { responseSetId } });
+  return new Map(rows.map((r) => [r.itemId, r.skipped ? null : r.value]));
+}
+
+async function alreadyAlerted(
+  tx: Tx,
+  action: string,
+  entity: string,
+  entityId: number,
+): Promise<boolean> {
+  return (
+    (await tx.auditEvent.findFirst({
+      where: { action, entity, entityId: String(entityId) },
+      select: { seq: true },
+    })) !== null
+  );
+}
+
+/** Facilitators of a group who can be messaged, with their nickname for a participant (their chat only). */
+async function groupFacilitators(s: Services, groupId: number) {
+  const rows = await s.db.groupFacilitator.findMany({
+    where: { groupId },
+    include: { account: true },
+  });
+  return rows.map((r) => r.account).filter((a) => a.active && a.role === "facilitator" && a.chatId);
+}
+
+/** A child as one facilitator knows them: code, and their own nickname if they set one (plain text). */
+export async function childName(
+  db: Tx,
+  accountId: number,
+  participantId: number,
+  code: string,
+): Promise<string> {
+  const nick = await db.nickname.findUnique({
+    where: { accountId_participantId: { accountId, participantId } },
+  });
+  return displayName(code, nick?.nickname);
+}
+
+function shortText(text: string, max = 48): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+async function notify(
+  s: Services,
+  to: Account[],
+  build: (acc: Account, locale: string) => Promise<string>,
+): Promise<number> {
+  let sent = 0;
+  for (const acc of to) {
+    try {
+      await s.messenger.send(
+        acc.chatId!,
+        await build(acc, acc.locale ?? s.flows.study.defaultLocale),
+      );
+      sent++;
+    } catch (e) {
+      s.logger.warn(
+        { account: acc.id, err: e instanceof Error ? e.message : String(e) },
+        "could not alert a facilitator",
+      );
+    }
+  }
+  return sent;
+}
+
+/** Completion listener: checks after-session ratings and the facilitator/member divergence. */
+export async function onResponseSetCompleted(
+  s: Services,
+  _account: Account,
+  responseSetId: number,
+): Promise<void> {
+  const rs = await s.db.responseSet.findUnique({
+    where: { id: responseSetId },
+    include: { participant: true, session: { include: { group: true } } },
+  });
+  if (!rs?.session) return;
+  const after = s.flows.study.assignments.afterSession;
+  const isMemberRating =
+    (rs.respondent === "parent" && after.parent.includes(rs.instrumentId)) ||
+    (rs.respondent === "child" && after.child.includes(rs.instrumentId));
+  if (isMemberRating && rs.participant) {
+    const withChild = rs as typeof rs & { participant: NonNullable<typeof rs.participant> };
+    await lowRatingAlert(s, withChild);
+    await forwardComments(s, withChild);
+  }
+  if (isMemberRating || isReflectionSet(s.flows, rs)) await divergenceAlert(s, rs.session);
+}
+
+async function lowRatingAlert(
+  s: Services,
+  rs: {
+    id: number;
+    instrumentId: string;
+    participant: { id: number; code: string };
+    session: { id: number; number: number; groupId: number; group: { name: string } } | null;
+  },
+) {
+  const ins = s.flows.instruments.get(rs.instrumentId);
+  const items = ins ? ratingItems(ins) : null;
+  if (!ins || !items || !rs.session) return;
+  const th = s.flows.study.thresholds;
+  const check = checkRating(items, await values(s.db, rs.id), th);
+  if (!check.alert || (await alreadyAlerted(s.db, "alert.low-rating", "ResponseSet", rs.id)))
+    return;
+  const session = rs.session;
+  await s.db.$transaction(async (tx) => {
+    await audit(tx, {
+      actor: { kind: "system" },
+      action: "alert.low-rating",
+      entity: "ResponseSet",
+      entityId: rs.id,
+      data: {
+        participant: rs.participant.code,
+        group: session.group.name,
+        session: session.number,
+        total: check.total,
+        low: check.low,
+      },
+    });
+  });
+  const facilitators = await groupFacilitators(s, session.groupId);
+  await notify(s, facilitators, async (acc, locale) => {
+    const lows = check.low.map((l) => {
+      const item = ins.items.find((i) => i.id === l.itemId)!;
+      return s.tr(locale, "fac-alert-low-item", {
+        item: shortText(t(item.text, locale)),
+        value: l.value,
+      });
+    });
+    return [
+      s.tr(locale, "fac-alert-low", {
+        child: await childName(s.db, acc.id, rs.participant.id, rs.participant.code),
+        group: session.group.name,
+        number: session.number,
+        total: check.total ?? "—",
+        max: check.max,
+      }),
+      ...lows,
+      "",
+      s.tr(locale, "fac-alert-low-hint", {
+        threshold: th.satisfactionTotalBelow,
+        item: th.satisfactionItemBelow,
+      }),
+    ].join("\n");
+  });
+}
+
+/** The after-session questionnaire asks what the family wants the group leader to know: that text goes to the group's facilitators. */
+async function forwardComments(
+  s: Services,
+  rs: {
+    id: number;
+    instrumentId: string;
+    participant: { id: number; code: string };
+    session: { number: number; groupId: number; group: { name: string } } | null;
+  },
+) {
+  const ins = s.flows.instruments.get(rs.instrumentId);
+  if (!ins || !rs.session) return;
+  const textItems = new Set(ins.items.filter((i) => i.type === "text").map((i) => i.id));
+  const answers = await s.db.answer.findMany({
+    where: { responseSetId: rs.id, skipped: false, text: { not: null } },
+  });
+  const comments = answers.filter((a) => textItems.has(a.itemId) && a.text).map((a) => a.text!);
+  if (comments.length === 0) return;
+  const session = rs.session;
+  await notify(s, await groupFacilitators(s, session.groupId), async (acc, locale) =>
+    [
+      s.tr(locale, "fac-family-comment", {
+        child: await childName(s.db, acc.id, rs.participant.id, rs.participant.code),
+        group: session.group.name,
+        number: session.number,
+      }),
+      ...comments.map((c) => `<i>${escapeHtml(c)}</i>`),
+    ].join("\n"),
+  );
+}
+
+async function divergenceAlert(
+  s: Services,
+  session: { id: number; number: number; groupId: number; group: { name: string } },
+) {
+  const flows = s.flows;
+  const refl = await s.db.responseSet.findFirst({
+    where: {
+      sessionId: session.id,
+      respondent: "facilitator",
+      participantId: null,
+      status: "complete",
+    },
+  });
+  const reflIns = refl ? flows.instruments.get(refl.instrumentId) : undefined;
+  const overallItem = reflIns?.items.find((i) => i.id === "overall" && i.type !== "text");
+  if (!refl || !overallItem) return;
+  const own = (await values(s.db, refl.id)).get("overall");
+  if (own === undefined || own === null) return;
+  const after = flows.study.assignments.afterSession;
+  const sets = await s.db.responseSet.findMany({
+    where: {
+      sessionId: session.id,
+      status: "complete",
+      OR: [
+        { respondent: "parent", instrumentId: { in: after.parent } },
+        { respondent: "child", instrumentId: { in: after.child } },
+      ],
+    },
+  });
+  const totals: number[] = [];
+  let maxTotal = 0;
+  for (const m of sets) {
+    const ins = flows.instruments.get(m.instrumentId);
+    const items = ins ? ratingItems(ins) : null;
+    if (!items) continue;
+    const c = checkRating(items, await values(s.db, m.id), flows.study.thresholds);
+    if (c.total === null) continue;
+    totals.push(c.total);
+    maxTotal = c.max;
+  }
+  const [min, max] =
+    overallItem.type === "choice"
+      ? [
+          Math.min(...overallItem.options.map((o) => o.value)),
+          Math.max(...overallItem.options.map((o) => o.value)),
+        ]
+      : [overallItem.min ?? 0, overallItem.max ?? 1];
+  // One member response is enough to flag: with groups of five or so, waiting for more would often
+  // mean never flagging. The message says on how many responses it rests.
+  const d = divergence(
+    { value: own, min, max },
+    totals,
+    maxTotal,
+    flows.study.thresholds.divergence,
+  );
+  if (!d?.flagged || (await alreadyAlerted(s.db, "alert.divergence", "GroupSession", session.id)))
+    return;
+  await s.db.$transaction(async (tx) => {
+    await audit(tx, {
+      actor: { kind: "system" },
+      action: "alert.divergence",
+      entity: "GroupSession",
+      entityId: session.id,
+      data: {
+        group: session.group.name,
+        session: session.number,
+        facilitator: own,
+        membersMean: d.mean,
+        responses: totals.length,
+        diff: Number(d.diff.toFixed(3)),
+      },
+    });
+  });
+  const label = (locale: string) => {
+    const o = overallItem.options.find((x) => x.value === own);
+    return o ? t(o.label, locale) : String(own);
+  };
+  await notify(s, await groupFacilitators(s, session.groupId), async (_acc, locale) =>
+    s.tr(locale, d.diff > 0 ? "fac-alert-divergence-higher" : "fac-alert-divergence-lower", {
+      group: session.group.name,
+      number: session.number,
+      own: label(locale),
+      ownValue: own,
+      ownMax: max,
+      mean: d.mean.toFixed(1),
+      maxTotal,
+      responses: totals.length,
+    }),
+  );
+}
+
+/** A short fingerprint of a free text for the audit trail (the text itself stays in its table). */
+export function textDigest(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
