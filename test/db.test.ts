@@ -29,3 +29,37 @@ describe("migrations", () => {
     }
   });
 });
+
+describe("one connection, many chats", () => {
+  it("keeps a plain write made while another transaction is open out of that transaction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "circle-lock-"));
+    const db = await openDatabase(`file:${join(dir, "c.db")}`);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const tx = db
+        .$transaction(async (t) => {
+          await t.setting.create({ data: { key: "in-tx", value: "1" } });
+          await gate;
+          throw new Error("roll back");
+        })
+        .catch((e: unknown) => e);
+      // Another chat writes while the transaction is open; it must wait, not join it.
+      const plain = db.setting.create({ data: { key: "plain", value: "1" } });
+      await new Promise((r) => setTimeout(r, 20));
+      release();
+      expect(await tx).toBeInstanceOf(Error);
+      await plain;
+      expect((await db.setting.findMany()).map((s) => s.key)).toEqual(["plain"]);
+      // A transaction whose code (wrongly) uses the outer client does not deadlock.
+      await db.$transaction(async (t) => {
+        await t.setting.create({ data: { key: "a", value: "1" } });
+        await db.setting.findMany();
+      });
+      expect(await db.setting.count()).toBe(2);
+    } finally {
+      await db.$disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

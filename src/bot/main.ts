@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     process.stderr.write(`flows have errors:\n${flowsResult.errors.join("\n")}\n`);
     return 1;
   }
-  const db = await openDatabase(config.DATABASE_URL);
+  const db = await openDatabase(config.DATABASE_URL, { synchronous: config.SQLITE_SYNCHRONOUS });
   const { bot, services } = createBot(
     { db, flows: flowsResult.flows, config, logger },
     { token: config.BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT, features: extraFeatures() },

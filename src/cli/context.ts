@@ -36,7 +36,7 @@ export function createCliContext(
   return {
     config,
     async db() {
-      db ??= await openDatabase(config.DATABASE_URL);
+      db ??= await openDatabase(config.DATABASE_URL, { synchronous: config.SQLITE_SYNCHRONOUS });
       return db;
     },
     async flows() {

@@ -45,6 +45,8 @@ export const envSchema = z.object({
       .optional(),
   ),
   WEBHOOK_PORT: intFrom(8080, 1),
+  /** NORMAL: committed data survives any process crash; FULL: also fsync per commit (power cuts). */
+  SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
   FLOWS_DIR: z.string().default("./flows"),
   EXTRA_FLOWS_DIR: optionalString,
   DEFAULT_LOCALE: z.string().default("en"),

@@ -194,15 +194,19 @@ function render(s: Services, l: Loaded, view: View, locale: string, nonce: numbe
 }
 
 /** Sends the current step as a new message (old buttons removed) and binds it with a fresh nonce. */
-async function present(s: Services, account: Account, l: Loaded): Promise<void> {
+async function present(s: Services, account: Account, l: Loaded, opts: { nonceIsFresh?: boolean } = {}): Promise<void> {
   const chatId = account.chatId!;
   const locale = localeOf(s, account);
   const view = l.q.view(l.state);
   if (view.kind === "done" || view.kind === "paused") return;
   if (l.row.messageId) await s.messenger.stripButtons(chatId, l.row.messageId);
-  // Bump the nonce before sending: if we crash after sending, the buttons are simply stale.
-  const nonce = l.row.nonce + 1;
-  await s.db.conversationState.update({ where: { id: l.row.id }, data: { nonce, messageId: null } });
+  // Bump the nonce before sending, so buttons of any earlier rendering are stale. After an
+  // answer the step's own transaction already moved it and no message carries it yet.
+  let nonce = l.row.nonce;
+  if (!opts.nonceIsFresh) {
+    nonce = l.row.nonce + 1;
+    await s.db.conversationState.update({ where: { id: l.row.id }, data: { nonce, messageId: null } });
+  }
   const { html, keyboard } = render(s, l, view, locale, nonce);
   const messageId = await s.messenger.send(chatId, html, keyboard);
   await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId } });
@@ -313,7 +317,8 @@ async function writeStep(
   }
   await tx.conversationState.update({
     where: { id: l.row.id },
-    data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion, nonce },
+    // The question message is acknowledged (edited) right after this commit; it no longer binds.
+    data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion, nonce, messageId: null },
   });
 }
 
@@ -331,6 +336,9 @@ export async function handleQuestionnairePress(
   if (!l || press.nonce !== l.row.nonce || press.tag !== machineTag(l.q.machineVersion) || (l.row.messageId !== null && press.messageId !== l.row.messageId)) {
     return { toast: s.tr(locale, "toast-stale") };
   }
+  // Crashed between sending this question and recording its message id: the press itself tells
+  // us which message carries the live buttons, so it can be acknowledged like any other.
+  if (l.row.messageId === null && press.messageId !== undefined) l.row = { ...l.row, messageId: press.messageId };
   const view = l.q.view(l.state);
   let r: StepResult;
   if (press.action === "r") r = l.q.step(l.state, { type: "READY" });
@@ -417,14 +425,11 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
     else if (e?.type === "paused") suffix = "⏸";
     else if (e?.type === "back") suffix = "◀";
     await s.messenger.edit(chatId, oldMessage, suffix ? `${base}\n\n<b>${suffix}</b>` : base);
-    await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId: null } });
-    l.row = { ...l.row, messageId: null };
   } else if (oldMessage) {
-    // The hand-off message: its button goes now, so present() must not strip it a second time.
+    // The hand-off message: its button goes now (the step's commit already unbound it).
     await s.messenger.stripButtons(chatId, oldMessage);
-    await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId: null } });
-    l.row = { ...l.row, messageId: null };
   }
+  l.row = { ...l.row, messageId: null };
   if (r.effect?.type === "paused") {
     await s.messenger.send(chatId, s.tr(locale, "q-paused"));
     return;
@@ -447,5 +452,5 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
     }
     return;
   }
-  await present(s, account, l);
+  await present(s, account, l, { nonceIsFresh: true });
 }
