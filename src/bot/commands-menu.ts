@@ -4,7 +4,7 @@ import type { Translate } from "./i18n.js";
 
 export const COMMANDS_BY_ROLE: Record<string, string[]> = {
   parent: ["resume", "status", "language", "withdraw", "help"],
-  facilitator: ["session", "note", "interview", "language", "help"],
+  facilitator: ["session", "note", "interview", "nickname", "language", "help"],
   researcher: ["progress", "report", "export", "language", "help"],
   admin: ["progress", "report", "export", "language", "help"],
   none: ["start", "help"],

@@ -76,7 +76,7 @@ export function fallbackFeature(): Composer<CircleContext> {
     const { s, locale, account } = ctx.circle;
     const text = ctx.message.text;
     if (text?.startsWith("/")) {
-      const known = /^\/(start|help|language|resume|status|withdraw|session|note|interview|progress|report|export)(@\w+)?(\s|$)/.test(text);
+      const known = /^\/(start|help|language|resume|status|withdraw|session|note|interview|nickname|progress|report|export)(@\w+)?(\s|$)/.test(text);
       await s.messenger.send(ctx.chat.id, s.tr(locale, known ? "not-allowed" : "unknown-command"));
       return;
     }

@@ -2,6 +2,7 @@
 // coordinator's side of groups, facilitators and the session calendar. Accounts are named by
 // their internal id (from `circle account list`), never by Telegram id. Every write is audited.
 import { Option, type Command } from "commander";
+import { audit } from "../../audit/log.js";
 import { DomainError } from "../../services/participants.js";
 import {
   assignFacilitator,
@@ -112,6 +113,30 @@ export function registerGroup(program: Command, ctx: GetContext): void {
         ].join("\t"),
       );
       c.out(["id\trole\tlocale\tstatus\tgroups\tparticipant", ...rows].join("\n"));
+    });
+
+  account
+    .command("alerts")
+    .description("opt a coordinator (admin) account in or out of protocol-deviation alerts")
+    .argument("<id>", "internal account id (circle account list)")
+    .addOption(new Option("--on", "send protocol-deviation alerts to this account"))
+    .addOption(new Option("--off", "stop sending them").conflicts("on"))
+    .option("--json", "machine-readable output")
+    .action(async (id: string, opts: { on?: boolean; off?: boolean; json?: boolean }) => {
+      if (!/^\d{1,9}$/.test(id)) throw new UsageError(`the account id must be a number, got "${id}"`);
+      if (!opts.on && !opts.off) throw new UsageError("choose --on or --off");
+      const c = ctx();
+      const db = await c.db();
+      const acc = await db.account.findUnique({ where: { id: Number(id) } });
+      if (!acc) throw new CliFailure(`no account ${id}`);
+      if (acc.role !== "admin") throw new CliFailure(`account ${id} is a ${acc.role}; protocol alerts go to coordinators (admin accounts)`);
+      const on = Boolean(opts.on);
+      await db.$transaction(async (tx) => {
+        await tx.account.update({ where: { id: acc.id }, data: { alertsOptIn: on } });
+        await audit(tx, { actor: { kind: "cli" }, action: "account.alerts", entity: "Account", entityId: acc.id, data: { alertsOptIn: on } });
+      });
+      if (opts.json) c.json({ account: acc.id, alertsOptIn: on });
+      else c.out(`account ${acc.id}: protocol-deviation alerts ${on ? "on" : "off"}`);
     });
 
   const session = program.command("session").description("the group session calendar");

@@ -77,7 +77,7 @@ language-choose = Choose your language:
 language-set = Language set to English.
 
 help-parent = Commands: /resume to continue, /status to see your questionnaires, /language to change language, /withdraw to leave the study.
-help-facilitator = Commands: /session to log a group session, /note to record an observation note, /interview for interview notes, /language.
+help-facilitator = Commands: /session to log a group session, /note to record an observation note, /interview for interview notes, /nickname to show a first name instead of a code (in your chat only), /language.
 help-researcher = Commands: /progress, /report instrument-id, /export, /language.
 help-admin = Commands: /progress, /report instrument-id, /export, /language. Manage participants and invites with the circle command on the server.
 help-none = You are not enrolled. Please open the invite link from your study team.

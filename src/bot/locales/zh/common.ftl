@@ -76,7 +76,7 @@ language-choose = 请选择语言：
 language-set = 语言已设为简体中文。
 
 help-parent = 命令：/resume 继续作答，/status 查看问卷，/language 切换语言，/withdraw 退出研究。
-help-facilitator = 命令：/session 记录小组活动，/note 记录对孩子的观察，/interview 记录访谈，/language 切换语言。
+help-facilitator = 命令：/session 记录小组活动，/note 记录对孩子的观察，/interview 记录访谈，/nickname 用小名代替编号（只在您的对话中显示），/language 切换语言。
 help-researcher = 命令：/progress 研究进度，/report 问卷编号 效果报告，/export 导出数据，/language 切换语言。
 help-admin = 命令：/progress、/report 问卷编号、/export、/language。参与者和邀请请在服务器上用 circle 命令管理。
 help-none = 您还没有加入。请打开研究团队发给您的邀请链接。
