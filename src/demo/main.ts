@@ -1,10 +1,10 @@
 // `npm run demo`: Circle's whole job, locally, without a bot token. It starts the Bot API sandbox
 // and the real bot process (the `npm start` code path, long polling against the sandbox), then
 // plays a study shaped like the one Circle comes from and prints what a researcher would see.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/env.js";
 import { openDatabase, type Db } from "../db/client.js";
@@ -16,6 +16,7 @@ import { openTimepoint } from "../services/assignments.js";
 import { AnswerModel, type Child } from "./model.js";
 import { answerAll, enrolParent, inParallel, withdraw } from "./actors.js";
 import { runFacilitator } from "./facilitator.js";
+import { startBotProcess } from "./bot-process.js";
 import type { LoadedFlows } from "../flows/model.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -29,33 +30,6 @@ interface Family {
 
 function log(...lines: string[]) {
   process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-async function startBot(sandbox: Sandbox, databaseUrl: string, logFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, "bin/start.mjs")], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      BOT_TOKEN: sandbox.token,
-      TELEGRAM_API_ROOT: sandbox.apiRoot,
-      DATABASE_URL: databaseUrl,
-      WEBHOOK_URL: "",
-      LOG_LEVEL: "info",
-      SCHEDULER_POLL_MS: "1000",
-      QUIET_HOURS: "",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const logStream = createWriteStream(logFile);
-  child.stderr!.pipe(logStream);
-  // Ready when the bot long-polls the sandbox.
-  const started = Date.now();
-  while (!sandbox.calls.some((c) => c.method === "getUpdates")) {
-    if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}); see ${logFile}`);
-    if (Date.now() - started > 60_000) throw new Error("the bot did not start within 60 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
 }
 
 function cohort(model: AnswerModel): Child[] {
@@ -92,7 +66,7 @@ async function main(): Promise<number> {
   const sandbox = await startSandbox({ botUsername: "circle_demo_bot" });
   let bot: ChildProcess | undefined;
   try {
-    bot = await startBot(sandbox, databaseUrl, join(OUT, "bot.log"));
+    bot = await startBotProcess(sandbox, databaseUrl, join(OUT, "bot.log"));
     log(`Circle demo — seed ${seed}. Sandbox at ${sandbox.apiRoot}; the bot runs as \`npm start\` against it.`);
     const model = new AnswerModel(seed);
     const children = cohort(model);
