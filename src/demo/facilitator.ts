@@ -33,7 +33,7 @@ export async function runFacilitator(opts: {
 }): Promise<FacilitatorRun> {
   const { db, flows, sandbox, model, families } = opts;
   const { code } = await createInvite(db, { role: "facilitator", group: "ward-a", ttlHours: 48 }, { kind: "cli" });
-  const fac = sandbox.createUser({ id: 200_001, firstName: "Facilitator", languageCode: "en" });
+  const fac = sandbox.createUser({ id: 7_330_000_001, firstName: "Fionazqx", username: "facilitator_tg", languageCode: "en" });
   fac.sendText(`/start ${code}`);
   await fac.waitForBotMessage((m) => /enrolled in Circle as facilitator/.test(m.text ?? ""), WAIT_MS);
   let transcript: string[] = [];

@@ -20,7 +20,6 @@ import { startBotProcess } from "./bot-process.js";
 import type { LoadedFlows } from "../flows/model.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const OUT = join(ROOT, "demo-output");
 
 interface Family {
   child: Child;
@@ -44,7 +43,15 @@ function cohort(model: AnswerModel): Child[] {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seed: { type: "string", default: "7" }, fast: { type: "boolean", default: false }, keep: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: {
+      seed: { type: "string", default: "7" },
+      fast: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
+      out: { type: "string", default: join(ROOT, "demo-output") },
+    },
+  });
+  const OUT = resolve(values.out!);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) {
     process.stderr.write("--seed must be a whole number\n");
@@ -133,7 +140,7 @@ async function main(): Promise<number> {
     }
     log("", "── /progress ──", progressText);
     log("", "── /report social-skills ──", summary.text ?? "");
-    log("", `Wrote ${join("demo-output", "report.html")} and ${photos.length} chart(s) to demo-output/.`);
+    log("", `Wrote ${join(OUT, "report.html")} and ${photos.length} chart(s) to ${OUT}.`);
 
     const problems = sandbox.rejections.filter((r) => !r.injected);
     if (problems.length > 0) {
@@ -158,11 +165,13 @@ async function main(): Promise<number> {
 async function setupFamilies(db: Db, flows: LoadedFlows, sandbox: Sandbox, children: Child[]): Promise<Family[]> {
   void flows;
   const families: Family[] = [];
-  let id = 100_001;
+  // Telegram ids, names and usernames as real ones look; none of them may reach exports or logs.
+  let id = 7_310_000_001;
+  const names = ["Mei", "Jun", "Lan", "Hao", "Ying", "Tao", "Xiu", "Bo", "Lin", "Qing"];
   for (const child of children) {
     await addParticipant(db, { code: child.code, arm: child.arm ?? "none", gender: child.gender, ageYears: child.ageYears, group: child.arm === "experimental" ? "ward-a" : child.arm === "control" ? "ward-b" : undefined }, { kind: "cli" });
     const { code } = await createInvite(db, { role: "parent", participantCode: child.code, ttlHours: 48 }, { kind: "cli" });
-    const user = sandbox.createUser({ id: id++, firstName: "Parent", languageCode: "en" });
+    const user = sandbox.createUser({ id: id++, firstName: `${names[id % names.length]}zqx`, lastName: "Familyname", username: `parent_${child.code.toLowerCase()}_tg`, languageCode: "en" });
     families.push({ child, user, invite: code });
   }
   return families;
@@ -170,7 +179,7 @@ async function setupFamilies(db: Db, flows: LoadedFlows, sandbox: Sandbox, child
 
 async function enrolResearcher(db: Db, sandbox: Sandbox): Promise<ScriptedUser> {
   const { code } = await createInvite(db, { role: "researcher", ttlHours: 1 }, { kind: "cli" });
-  const user = sandbox.createUser({ id: 300_001, firstName: "Researcher", languageCode: "en" });
+  const user = sandbox.createUser({ id: 7_320_000_001, firstName: "Rosalindzqx", username: "researcher_tg", languageCode: "en" });
   user.sendText(`/start ${code}`);
   await user.waitForBotMessage((m) => /enrolled in Circle as researcher/.test(m.text ?? ""), 20_000);
   return user;
