@@ -12,8 +12,8 @@ export interface ParticipantData {
   arm: string | null;
   gender: string;
   ageYears: number;
-  /** timepoint → item → numeric value (null = skipped) */
-  answers: Map<string, Map<string, number | null>>;
+  /** timepoint → item id → numeric value (null = skipped); a plain record, as scoring takes it. */
+  answers: Map<string, Record<string, number | null>>;
   /** Sessions attended, or null when the participant has no attendance records. */
   attended: number | null;
 }
@@ -60,7 +60,7 @@ export async function loadInstrumentData(db: Db, instrument: Instrument, timepoi
     const p = byId.get(Number(r.participantId));
     if (!p || r.answers === null) continue;
     let tp = p.answers.get(r.slot);
-    if (!tp) p.answers.set(r.slot, (tp = new Map()));
+    if (!tp) p.answers.set(r.slot, (tp = {}));
     // indexOf/slice rather than split: no intermediate arrays for a million answers.
     const s = r.answers;
     for (let start = 0; start < s.length; ) {
@@ -69,7 +69,7 @@ export async function loadInstrumentData(db: Db, instrument: Instrument, timepoi
       const f1 = s.indexOf(FIELD_SEP, start);
       const f2 = s.indexOf(FIELD_SEP, f1 + 1);
       const skipped = s.slice(f2 + 1, end) === "1";
-      tp.set(s.slice(start, f1), skipped ? null : quotedValue(s.slice(f1 + 1, f2)));
+      tp[s.slice(start, f1)] = skipped ? null : quotedValue(s.slice(f1 + 1, f2));
       start = end + 1;
     }
   }

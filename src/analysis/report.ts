@@ -169,11 +169,9 @@ export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: stri
   if (!pre || !post) throw new ReportError("the study needs two timepoints (pre and post) for an effect report");
   const data = await loadInstrumentData(db, instrument, [pre, post]);
 
-  const toRecord = (m: Map<string, number | null> | undefined) => (m ? Object.fromEntries(m) : {});
   const scored = data.map((p) => {
-    // One record per timepoint (scoring is pure): building it is a third of the scoring time.
-    const preAnswers = p.answers.has(pre) ? toRecord(p.answers.get(pre)) : null;
-    const postAnswers = p.answers.has(post) ? toRecord(p.answers.get(post)) : null;
+    const preAnswers = p.answers.get(pre) ?? null;
+    const postAnswers = p.answers.get(post) ?? null;
     return {
       p,
       pre: preAnswers ? scoreResponseSet(instrument, preAnswers) : null,

@@ -77,16 +77,24 @@ export async function openTimepoint(tx: Tx, flows: LoadedFlows, participantId: n
   return createResponseSets(tx, participantId, timepointAssignments(flows, timepoint, p.arm), actor);
 }
 
+/** Chronological order of slots: timepoints in study order, sessions between the first two, then the group end. */
+export function slotOrder(flows: LoadedFlows, slot: string): number {
+  const tp = flows.study.timepoints.findIndex((t) => t.id === slot);
+  if (tp >= 0) return tp * 1000;
+  const m = /^session:(\d+)$/.exec(slot);
+  if (m) return 500 + Number(m[1]);
+  if (slot === "group-end") return 900;
+  return 999_999;
+}
+
 /**
  * Order in which a family is asked: a session's questionnaire first (it is about today's session
  * and loses its value if answered late), then the end-of-group survey, then timepoints in study
- * order; parent before child. A questionnaire already in progress is always finished first.
+ * order. (A questionnaire already in progress is always finished first.)
  */
-export function slotOrder(flows: LoadedFlows, slot: string): number {
+export function askingOrder(flows: LoadedFlows, slot: string): number {
   const m = /^session:(\d+)$/.exec(slot);
   if (m) return Number(m[1]);
   if (slot === "group-end") return 100;
-  const tp = flows.study.timepoints.findIndex((t) => t.id === slot);
-  if (tp >= 0) return 1000 * (tp + 1);
-  return 999_999;
+  return 1000 + slotOrder(flows, slot);
 }

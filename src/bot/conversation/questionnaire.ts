@@ -5,7 +5,7 @@ import type { Tx } from "../../db/client.js";
 import { audit } from "../../audit/log.js";
 import { compileQuestionnaire, type PersistedState, type Questionnaire, type StepResult, type View } from "../../engine/index.js";
 import { t, type Instrument, type Item } from "../../flows/model.js";
-import { slotOrder } from "../../services/assignments.js";
+import { askingOrder } from "../../services/assignments.js";
 import { encodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
 import type { Keyboard, Services } from "../services.js";
@@ -32,7 +32,7 @@ export async function nextFamilyResponseSet(db: Tx, s: Services, participantId: 
   });
   open.sort(
     (a, b) =>
-      slotOrder(s.flows, a.slot) - slotOrder(s.flows, b.slot) ||
+      askingOrder(s.flows, a.slot) - askingOrder(s.flows, b.slot) ||
       (a.respondent === b.respondent ? 0 : a.respondent === "parent" ? -1 : 1) ||
       a.id - b.id,
   );
