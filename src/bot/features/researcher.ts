@@ -9,15 +9,16 @@ import type { CircleContext } from "../context.js";
 import type { Services } from "../services.js";
 import { escapeHtml } from "../html.js";
 import { buildProgress, formatProgressText } from "../../analysis/progress.js";
-import { buildReport, ReportError, type Report, type ReportContext } from "../../analysis/report.js";
-import { fp, reportCharts, reportHtml } from "../../analysis/report-view.js";
-import { satisfactionRows } from "../../analysis/satisfaction.js";
-import { buildExport } from "../../analysis/export.js";
+import type { Report, ReportContext } from "../../analysis/report.js";
+// The report, its charts (vega, resvg, a CJK font) and the export load on first use: they cost
+// about half a second of start-up that parents and facilitators should not wait for.
+const loadReport = () => import("../../analysis/report.js");
+const loadView = () => import("../../analysis/report-view.js");
 import { t } from "../../flows/model.js";
 
 const RESEARCH_ROLES = new Set(["researcher", "admin"]);
 
-function summary(report: Report, ctx: ReportContext, locale: string, small: number): string {
+function summary(report: Report, ctx: ReportContext, locale: string, small: number, fp: (p: number | null | undefined) => string): string {
   const f = (x: number | null | undefined) => (x === null || x === undefined ? "–" : x.toFixed(2));
   const lines = [`<b>${escapeHtml(t(ctx.instrument.title, locale))}</b> — ${escapeHtml(report.instrument)}`, ""];
   for (const s of report.scores) {
@@ -56,10 +57,13 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
       await s.messenger.send(ctx.chat.id, `Usage: <code>/report instrument-id</code>\nInstruments: ${scored.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ")}`);
       return;
     }
+    const { buildReport, ReportError } = await loadReport();
+    const { fp, reportCharts, reportHtml } = await loadView();
+    const { satisfactionRows } = await import("../../analysis/satisfaction.js");
     try {
       const small = s.flows.study.thresholds.smallCell;
       const { report, context } = await buildReport(s.db, s.flows, id, s.now());
-      await s.messenger.send(ctx.chat.id, summary(report, context, locale, small));
+      await s.messenger.send(ctx.chat.id, summary(report, context, locale, small, fp));
       const charts = await reportCharts(report, context, s.flows, await satisfactionRows(s.db, s.flows), { locale, smallCell: small });
       for (const ch of charts) await s.api.sendPhoto(ctx.chat.id, new InputFile(ch.png, ch.name), { caption: escapeHtml(ch.title), parse_mode: "HTML" });
       const html = reportHtml(report, context, s.flows, charts, { locale, smallCell: small });
@@ -72,6 +76,7 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
 
   allowed.command("export", async (ctx) => {
     const { s } = ctx.circle;
+    const { buildExport } = await import("../../analysis/export.js");
     const dir = mkdtempSync(join(tmpdir(), "circle-export-"));
     try {
       await buildExport(s.db, s.flows, dir, { kind: "account", accountId: ctx.circle.account!.id });

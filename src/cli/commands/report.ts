@@ -1,8 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { buildReport, ReportError } from "../../analysis/report.js";
-import { reportCharts, reportHtml, reportText } from "../../analysis/report-view.js";
-import { satisfactionRows } from "../../analysis/satisfaction.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -27,6 +25,9 @@ export function registerReport(program: Command, ctx: GetContext): void {
       try {
         const { report, context } = await buildReport(db, flows, opts.instrument);
         if (opts.json) return c.json(report);
+        // Charts pull in vega, resvg and a CJK font: only load them when a view needs them.
+        const { reportCharts, reportHtml, reportText } = await import("../../analysis/report-view.js");
+        const { satisfactionRows } = await import("../../analysis/satisfaction.js");
         if (opts.html) {
           const charts = await reportCharts(report, context, flows, await satisfactionRows(db, flows), { locale, smallCell: small });
           writeFileSync(opts.html, reportHtml(report, context, flows, charts, { locale, smallCell: small }));
