@@ -79,16 +79,24 @@ export function addCompletionListener(l: CompletionListener): void {
 
 interface Loaded {
   row: { id: number; nonce: number; messageId: number | null; responseSetId: number | null; machineVersion: string };
+  /** Answers as stored when the conversation was loaded (for corrections' audit). */
+  stored?: Record<string, number | string | null>;
   rs: { id: number; instrumentId: string; respondent: string; status: string; instrumentHash: string; participantId: number | null };
   instrument: Instrument;
   q: Questionnaire;
   state: PersistedState;
 }
 
+// The answer path reads and writes with raw SQL: it runs for every button a parent presses, and
+// each Prisma model call costs ~0.4 ms of CPU against ~0.1 ms for the same statement raw
+// (npm run bench). The rows written are the ones Prisma would write (same columns and formats).
+
+/** Stored answers of a set: item → number, text, or null when skipped. */
 async function dbAnswers(db: Tx, responseSetId: number): Promise<Record<string, number | string | null>> {
-  const rows = await db.answer.findMany({ where: { responseSetId } });
+  const rows = await db.$queryRaw<{ itemId: string; value: number | null; text: string | null; skipped: boolean | number }[]>`
+    SELECT "itemId", "value", "text", "skipped" FROM "Answer" WHERE "responseSetId" = ${responseSetId}`;
   const out: Record<string, number | string | null> = {};
-  for (const r of rows) out[r.itemId] = r.skipped ? null : (r.value ?? r.text ?? null);
+  for (const r of rows) out[r.itemId] = r.skipped === true || r.skipped === 1 ? null : (r.value ?? r.text ?? null);
   return out;
 }
 
@@ -98,15 +106,20 @@ function compileFor(instrument: Instrument, respondent: string): Questionnaire {
 
 /** Loads the account's active questionnaire conversation, migrating a snapshot from an older machine. */
 async function loadActive(s: Services, account: Account): Promise<Loaded | null> {
-  const row = await s.db.conversationState.findUnique({ where: { accountId_kind: { accountId: account.id, kind: "questionnaire" } } });
-  if (!row || row.kind !== "questionnaire" || row.responseSetId === null) return null;
-  const rs = await s.db.responseSet.findUnique({ where: { id: row.responseSetId } });
+  const [row] = await s.db.$queryRaw<
+    { id: number; nonce: number; messageId: number | null; responseSetId: number | null; machineVersion: string; snapshot: string }[]
+  >`SELECT "id", "nonce", "messageId", "responseSetId", "machineVersion", "snapshot" FROM "ConversationState"
+     WHERE "accountId" = ${account.id} AND "kind" = 'questionnaire'`;
+  if (!row || row.responseSetId === null) return null;
+  const [rs] = await s.db.$queryRaw<Loaded["rs"][]>`
+    SELECT "id", "instrumentId", "respondent", "status", "instrumentHash", "participantId" FROM "ResponseSet" WHERE "id" = ${row.responseSetId}`;
   const instrument = rs ? s.flows.instruments.get(rs.instrumentId) : undefined;
   if (!rs || !instrument) return null;
   const q = compileFor(instrument, rs.respondent);
   // The answer rows are the truth: a snapshot that disagrees with them is rebuilt from them.
-  const state = q.restore(row.snapshot, row.machineVersion, await dbAnswers(s.db, rs.id));
-  return { row, rs, instrument, q, state };
+  const stored = await dbAnswers(s.db, rs.id);
+  const state = q.restore(row.snapshot, row.machineVersion, stored);
+  return { row, rs, instrument, q, state, stored };
 }
 
 /** Starts the next pending response set, or returns null when nothing is left. */
@@ -209,7 +222,7 @@ async function present(s: Services, account: Account, l: Loaded, opts: { nonceIs
   }
   const { html, keyboard } = render(s, l, view, locale, nonce);
   const messageId = await s.messenger.send(chatId, html, keyboard);
-  await s.db.conversationState.update({ where: { id: l.row.id }, data: { messageId } });
+  await s.db.$executeRaw`UPDATE "ConversationState" SET "messageId" = ${messageId}, "updatedAt" = ${s.now()} WHERE "id" = ${l.row.id}`;
   l.row = { ...l.row, nonce, messageId };
 }
 
@@ -253,25 +266,18 @@ async function writeStep(
   const e = r.effect;
   const rs = l.rs;
   if (e && (e.type === "answered" || e.type === "skipped")) {
-    const previous = await tx.answer.findUnique({ where: { responseSetId_itemId: { responseSetId: rs.id, itemId: e.itemId } } });
+    const stored = l.stored ?? (await dbAnswers(tx, rs.id));
+    const hadAnswer = Object.prototype.hasOwnProperty.call(stored, e.itemId);
+    const previous = hadAnswer ? { value: stored[e.itemId] ?? null } : null;
     const value = e.type === "answered" && typeof e.value === "number" ? e.value : null;
     const text = e.type === "answered" && typeof e.value === "string" ? e.value : null;
-    const data = {
-      value,
-      text,
-      skipped: e.type === "skipped",
-      instrumentHash: l.instrument.hash,
-      respondent: rs.respondent,
-      childAnswered: rs.respondent === "child",
-      source: "telegram",
-      accountId: account.id,
-      answeredAt: now,
-    };
-    await tx.answer.upsert({
-      where: { responseSetId_itemId: { responseSetId: rs.id, itemId: e.itemId } },
-      create: { responseSetId: rs.id, itemId: e.itemId, ...data },
-      update: data,
-    });
+    const skipped = e.type === "skipped";
+    // One row per item per set: a correction overwrites the row; the audit keeps the original.
+    await tx.$executeRaw`INSERT INTO "Answer" ("responseSetId", "itemId", "value", "text", "skipped", "instrumentHash", "respondent", "childAnswered", "source", "accountId", "answeredAt")
+      VALUES (${rs.id}, ${e.itemId}, ${value}, ${text}, ${skipped}, ${l.instrument.hash}, ${rs.respondent}, ${rs.respondent === "child"}, 'telegram', ${account.id}, ${now})
+      ON CONFLICT ("responseSetId", "itemId") DO UPDATE SET "value" = excluded."value", "text" = excluded."text", "skipped" = excluded."skipped",
+        "instrumentHash" = excluded."instrumentHash", "respondent" = excluded."respondent", "childAnswered" = excluded."childAnswered",
+        "source" = excluded."source", "accountId" = excluded."accountId", "answeredAt" = excluded."answeredAt"`;
     await audit(tx, {
       actor: { kind: "account", accountId: account.id },
       action: previous ? "answer.correct" : "answer.save",
@@ -282,8 +288,8 @@ async function writeStep(
         responseSet: rs.id,
         item: e.itemId,
         value: value ?? text,
-        skipped: e.type === "skipped",
-        ...(previous ? { previous: previous.skipped ? null : (previous.value ?? previous.text) } : {}),
+        skipped,
+        ...(previous ? { previous: previous.value } : {}),
       },
     });
     if (e.dropped.length) {
@@ -303,23 +309,16 @@ async function writeStep(
     }
   }
   const status = r.completed ? "complete" : e?.type === "paused" ? "paused" : "in_progress";
-  await tx.responseSet.update({
-    where: { id: rs.id },
-    data: {
-      status,
-      startedAt: rs.status === "pending" ? now : undefined,
-      completedAt: r.completed ? now : undefined,
-      accountId: account.id,
-    },
-  });
+  await tx.$executeRaw`UPDATE "ResponseSet" SET "status" = ${status}, "accountId" = ${account.id},
+      "startedAt" = CASE WHEN "startedAt" IS NULL THEN ${now} ELSE "startedAt" END,
+      "completedAt" = CASE WHEN ${r.completed ? 1 : 0} = 1 THEN ${now} ELSE "completedAt" END
+    WHERE "id" = ${rs.id}`;
   if (r.completed) {
     await audit(tx, { actor: { kind: "account", accountId: account.id }, action: "questionnaire.complete", entity: "ResponseSet", entityId: rs.id, at: now, data: { instrument: rs.instrumentId } });
   }
-  await tx.conversationState.update({
-    where: { id: l.row.id },
-    // The question message is acknowledged (edited) right after this commit; it no longer binds.
-    data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion, nonce, messageId: null },
-  });
+  // The question message is acknowledged (edited) right after this commit; it no longer binds.
+  await tx.$executeRaw`UPDATE "ConversationState" SET "snapshot" = ${JSON.stringify(r.state)}, "machineVersion" = ${l.q.machineVersion},
+      "nonce" = ${nonce}, "messageId" = NULL, "updatedAt" = ${now} WHERE "id" = ${l.row.id}`;
 }
 
 export type PressOutcome = { toast?: string };

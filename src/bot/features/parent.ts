@@ -2,6 +2,7 @@
 // /resume, /withdraw.
 import { Composer } from "grammy";
 import type { CircleContext } from "../context.js";
+import type { Services } from "../services.js";
 import { decodeCallback } from "../callback-data.js";
 import { handleConsentPress, nextParentStep, redeemInvite } from "../conversation/enrolment.js";
 import { handleQuestionnairePress, handleQuestionnaireText, hasRoleHooks } from "../conversation/questionnaire.js";
@@ -9,6 +10,12 @@ import { showStatus } from "../conversation/status.js";
 import { askWithdraw, handleWithdrawPress } from "../conversation/withdrawal.js";
 import { setCommandsFor } from "../commands-menu.js";
 import { pressedOn } from "../pressed-button.js";
+
+/** The participant's status, read on every answer (raw SQL: cheaper than a Prisma model call). */
+async function participantStatus(s: Services, participantId: number): Promise<{ status: string } | null> {
+  const [p] = await s.db.$queryRaw<{ status: string }[]>`SELECT "status" FROM "Participant" WHERE "id" = ${participantId}`;
+  return p ?? null;
+}
 
 export function parentFeature(): Composer<CircleContext> {
   const c = new Composer<CircleContext>();
@@ -76,7 +83,7 @@ export function parentFeature(): Composer<CircleContext> {
       if (!hasRoleHooks(account.role)) toast = s.tr(ctx.circle.locale, "toast-not-allowed");
       else {
         const participant =
-          account.role === "parent" && account.participantId ? await s.db.participant.findUnique({ where: { id: account.participantId } }) : null;
+          account.role === "parent" && account.participantId ? await participantStatus(s, account.participantId) : null;
         if (account.role === "parent" && participant?.status !== "consented") toast = s.tr(ctx.circle.locale, "toast-stale");
         else
           toast = (
@@ -102,7 +109,7 @@ export function parentFeature(): Composer<CircleContext> {
     if (text?.startsWith("/")) return next();
     const { s } = ctx.circle;
     const account = ctx.circle.account!;
-    const participant = account.participantId ? await s.db.participant.findUnique({ where: { id: account.participantId } }) : null;
+    const participant = account.participantId ? await participantStatus(s, account.participantId) : null;
     if (participant?.status !== "consented") {
       await nextParentStep(s, account);
       return;
