@@ -17,8 +17,12 @@ describe("migrations", () => {
       expect(second.applied).toEqual([]);
       expect(second.alreadyApplied).toBe(first.applied.length);
       const raw = new Database(join(dir, "nested", "circle.db"));
-      const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[];
-      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["Participant", "Answer", "AuditEvent", "_prisma_migrations"]));
+      const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as {
+        name: string;
+      }[];
+      expect(tables.map((t) => t.name)).toEqual(
+        expect.arrayContaining(["Participant", "Answer", "AuditEvent", "_prisma_migrations"]),
+      );
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
       raw.close();
       const db = await openDatabase(url);

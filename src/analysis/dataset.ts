@@ -38,10 +38,25 @@ function quotedValue(q: string): number | null {
   return Number(q);
 }
 
-export async function loadInstrumentData(db: Db, instrument: Instrument, timepoints: string[]): Promise<ParticipantData[]> {
-  const participants = await db.participant.findMany({ select: { id: true, code: true, arm: true, gender: true, ageYears: true }, orderBy: { code: "asc" } });
+export async function loadInstrumentData(
+  db: Db,
+  instrument: Instrument,
+  timepoints: string[],
+): Promise<ParticipantData[]> {
+  const participants = await db.participant.findMany({
+    select: { id: true, code: true, arm: true, gender: true, ageYears: true },
+    orderBy: { code: "asc" },
+  });
   const byId = new Map<number, ParticipantData>();
-  for (const p of participants) byId.set(p.id, { code: p.code, arm: p.arm, gender: p.gender, ageYears: p.ageYears, answers: new Map(), attended: null });
+  for (const p of participants)
+    byId.set(p.id, {
+      code: p.code,
+      arm: p.arm,
+      gender: p.gender,
+      ageYears: p.ageYears,
+      answers: new Map(),
+      attended: null,
+    });
   // quote() renders a REAL with as many digits as it takes to read back the same double. A
   // correlated subquery per response set streams in index order (a GROUP BY over the join
   // would sort through a temporary B-tree first).
@@ -63,7 +78,7 @@ export async function loadInstrumentData(db: Db, instrument: Instrument, timepoi
     if (!tp) p.answers.set(r.slot, (tp = {}));
     // indexOf/slice rather than split: no intermediate arrays for a million answers.
     const s = r.answers;
-    for (let start = 0; start < s.length; ) {
+    for (let start = 0; start < s.length;) {
       let end = s.indexOf(ANSWER_SEP, start);
       if (end < 0) end = s.length;
       const f1 = s.indexOf(FIELD_SEP, start);

@@ -14,9 +14,11 @@ export interface ViewOptions {
   smallCell: number;
 }
 
-const f = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? "–" : x.toFixed(digits));
+const f = (x: number | null | undefined, digits = 2) =>
+  x === null || x === undefined ? "–" : x.toFixed(digits);
 /** Exact p values (never just "p < .05"); very small ones in scientific notation. */
-export const fp = (p: number | null | undefined) => (p === null || p === undefined ? "–" : p < 0.001 ? p.toExponential(2) : p.toFixed(3));
+export const fp = (p: number | null | undefined) =>
+  p === null || p === undefined ? "–" : p < 0.001 ? p.toExponential(2) : p.toFixed(3);
 
 function cell(dd: D, small: number): string {
   if (dd.n === 0) return "n=0";
@@ -60,14 +62,29 @@ function armLines(name: string, a: ArmBlock, small: number): string[] {
   ];
 }
 
-export function reportText(report: Report, ctx: ReportContext, flows: LoadedFlows, opts: ViewOptions): string {
+export function reportText(
+  report: Report,
+  ctx: ReportContext,
+  flows: LoadedFlows,
+  opts: ViewOptions,
+): string {
   const { locale, smallCell: small } = opts;
   const lines: string[] = [];
-  lines.push(`Effect report: ${t(ctx.instrument.title, locale)} (${report.instrument}, hash ${ctx.instrument.hash.slice(0, 12)})`);
-  lines.push(`Generated ${report.generatedAt}. ${ctx.participants} participants in the database. Cells with n < ${small} are suppressed.`);
+  lines.push(
+    `Effect report: ${t(ctx.instrument.title, locale)} (${report.instrument}, hash ${ctx.instrument.hash.slice(0, 12)})`,
+  );
+  lines.push(
+    `Generated ${report.generatedAt}. ${ctx.participants} participants in the database. Cells with n < ${small} are suppressed.`,
+  );
   for (const s of report.scores) {
-    lines.push("", `■ ${scoreLabel(ctx, s.id, locale)}${s.alpha !== null ? `  (α = ${f(s.alpha)}, n=${ctx.alphaN[s.id] ?? 0})` : ""}`);
-    lines.push(...armLines("Experimental", s.arms.experimental, small), ...armLines("Control", s.arms.control, small));
+    lines.push(
+      "",
+      `■ ${scoreLabel(ctx, s.id, locale)}${s.alpha !== null ? `  (α = ${f(s.alpha)}, n=${ctx.alphaN[s.id] ?? 0})` : ""}`,
+    );
+    lines.push(
+      ...armLines("Experimental", s.arms.experimental, small),
+      ...armLines("Control", s.arms.control, small),
+    );
     lines.push(...betweenLines(s, small));
   }
   lines.push("", "Methods", methodsParagraph(ctx, flows, small));
@@ -78,7 +95,8 @@ function betweenLines(s: ScoreBlock, small: number): string[] {
   const ne = s.arms.experimental.change.n;
   const nc = s.arms.control.change.n;
   const out: string[] = [];
-  if (ne < small || nc < small) out.push(`  Between arms: suppressed (fewer than ${small} per arm with both scores)`);
+  if (ne < small || nc < small)
+    out.push(`  Between arms: suppressed (fewer than ${small} per arm with both scores)`);
   else {
     const b = s.between;
     out.push(
@@ -89,17 +107,31 @@ function betweenLines(s: ScoreBlock, small: number): string[] {
     );
   }
   const g = s.baselineByGender;
-  if (g.male.n < small || g.female.n < small) out.push(`  Baseline by gender: suppressed (a gender has fewer than ${small})`);
-  else out.push(`  Baseline by gender: boys ${cell(g.male, small)}, girls ${cell(g.female, small)}; Welch t(${f(g.welchT.df)}) = ${f(g.welchT.t)}, p = ${fp(g.welchT.p)}`);
+  if (g.male.n < small || g.female.n < small)
+    out.push(`  Baseline by gender: suppressed (a gender has fewer than ${small})`);
+  else
+    out.push(
+      `  Baseline by gender: boys ${cell(g.male, small)}, girls ${cell(g.female, small)}; Welch t(${f(g.welchT.df)}) = ${f(g.welchT.t)}, p = ${fp(g.welchT.p)}`,
+    );
   if (s.attendanceDose) {
     const a = s.attendanceDose;
-    out.push(a.n < small ? `  Attendance–change: suppressed (n < ${small})` : `  Attendance–change (experimental): r = ${f(a.r)}, p = ${fp(a.p)}, n = ${a.n}`);
+    out.push(
+      a.n < small
+        ? `  Attendance–change: suppressed (n < ${small})`
+        : `  Attendance–change (experimental): r = ${f(a.r)}, p = ${fp(a.p)}, n = ${a.n}`,
+    );
   }
   return out;
 }
 
-function rciText(r: { improved: number | null; unchanged: number | null; deteriorated: number | null }): string {
-  return r.improved === null ? "not computable" : `${r.improved} improved, ${r.unchanged} unchanged, ${r.deteriorated} deteriorated`;
+function rciText(r: {
+  improved: number | null;
+  unchanged: number | null;
+  deteriorated: number | null;
+}): string {
+  return r.improved === null
+    ? "not computable"
+    : `${r.improved} improved, ${r.unchanged} unchanged, ${r.deteriorated} deteriorated`;
 }
 
 export function methodsParagraph(ctx: ReportContext, flows: LoadedFlows, small: number): string {
@@ -117,7 +149,9 @@ export function methodsParagraph(ctx: ReportContext, flows: LoadedFlows, small: 
     `Holm's correction is applied to the Welch p-values across the ${ins.subscales.length} subscales (the total is the primary outcome and is not adjusted).`,
     `Reliability is Cronbach's α on complete cases at ${ctx.preTimepoint}; reliable change uses S_diff = SD(pre)·√(2(1 − α)) with ±1.96.`,
     `Standard deviations are sample SDs (n − 1); p-values are two-sided. Cells with fewer than ${small} cases are suppressed in this shared report.`,
-    flows.study.arms.length > 1 ? "If allocation was not randomised, interpret ANCOVA and change-score analyses as quasi-experimental." : "",
+    flows.study.arms.length > 1
+      ? "If allocation was not randomised, interpret ANCOVA and change-score analyses as quasi-experimental."
+      : "",
   ]
     .filter(Boolean)
     .join(" ");
@@ -148,11 +182,23 @@ export async function reportCharts(
   const point = (arm: "experimental" | "control", tp: "pre" | "post", dd: D): PrePostPoint => {
     const hidden = dd.n < small;
     const [lo, hi] = hidden ? [null, null] : ciMean(dd);
-    return { arm, armLabel: armLabel(arm), timepoint: tp, timepointLabel: tpLabel(tp === "pre" ? ctx.preTimepoint : ctx.postTimepoint), mean: hidden ? null : dd.mean, ciLow: lo, ciHigh: hi, n: dd.n };
+    return {
+      arm,
+      armLabel: armLabel(arm),
+      timepoint: tp,
+      timepointLabel: tpLabel(tp === "pre" ? ctx.preTimepoint : ctx.postTimepoint),
+      mean: hidden ? null : dd.mean,
+      ciLow: lo,
+      ciHigh: hi,
+      n: dd.n,
+    };
   };
   const panels = report.scores.map((s) => ({
     title: scoreLabel(ctx, s.id, locale),
-    series: (["experimental", "control"] as const).flatMap((arm) => [point(arm, "pre", s.arms[arm].pre), point(arm, "post", s.arms[arm].post)]),
+    series: (["experimental", "control"] as const).flatMap((arm) => [
+      point(arm, "pre", s.arms[arm].pre),
+      point(arm, "post", s.arms[arm].post),
+    ]),
   }));
   const charts: RenderedChart[] = [];
   const title = t(ctx.instrument.title, locale);
@@ -161,27 +207,43 @@ export async function reportCharts(
       ? [0, 100]
       : (() => {
           const it = ctx.instrument.items.find((i) => i.subscale !== null);
-          return it && it.min !== null && it.max !== null ? ([it.min, it.max] as [number, number]) : undefined;
+          return it && it.min !== null && it.max !== null
+            ? ([it.min, it.max] as [number, number])
+            : undefined;
         })();
   charts.push({
     name: `${report.instrument}-pre-post.png`,
     title,
-    png: await renderPng(prePostPanel({ title, locale, panels, ...(yDomain ? { yDomain } : {}) }), { locale }),
+    png: await renderPng(prePostPanel({ title, locale, panels, ...(yDomain ? { yDomain } : {}) }), {
+      locale,
+    }),
   });
   if (satisfaction.length > 0) {
     const sessions = flows.study.sessions.map((s) => {
-      const totals = satisfaction.filter((r) => r.session === s.number && r.total !== null).map((r) => r.total!);
+      const totals = satisfaction
+        .filter((r) => r.session === s.number && r.total !== null)
+        .map((r) => r.total!);
       const dd = describe(totals);
       const hidden = dd.n < small;
       const [lo, hi] = hidden ? [null, null] : ciMean(dd);
       return { number: s.number, mean: hidden ? null : dd.mean, ciLow: lo, ciHigh: hi, n: dd.n };
     });
-    const satTitle = locale.startsWith("zh") ? "各次活动满意度（0–40）" : "Session satisfaction (0–40)";
+    const satTitle = locale.startsWith("zh")
+      ? "各次活动满意度（0–40）"
+      : "Session satisfaction (0–40)";
     charts.push({
       name: "session-satisfaction.png",
       title: satTitle,
       png: await renderPng(
-        satisfactionChart({ title: satTitle, locale, sessions, threshold: flows.study.thresholds.satisfactionTotalBelow, yMax: 40, yMin: 0, sessionCount: flows.study.sessions.length }),
+        satisfactionChart({
+          title: satTitle,
+          locale,
+          sessions,
+          threshold: flows.study.thresholds.satisfactionTotalBelow,
+          yMax: 40,
+          yMin: 0,
+          sessionCount: flows.study.sessions.length,
+        }),
         { locale },
       ),
     });
@@ -189,9 +251,16 @@ export async function reportCharts(
   return charts;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-export function reportHtml(report: Report, ctx: ReportContext, flows: LoadedFlows, charts: RenderedChart[], opts: ViewOptions): string {
+export function reportHtml(
+  report: Report,
+  ctx: ReportContext,
+  flows: LoadedFlows,
+  charts: RenderedChart[],
+  opts: ViewOptions,
+): string {
   const { locale, smallCell: small } = opts;
   const title = t(ctx.instrument.title, locale);
   const rows = report.scores
@@ -208,7 +277,12 @@ export function reportHtml(report: Report, ctx: ReportContext, flows: LoadedFlow
 <td>${f(s.alpha)}</td></tr>`;
     })
     .join("\n");
-  const images = charts.map((ch) => `<figure><img alt="${esc(ch.title)}" src="data:image/png;base64,${ch.png.toString("base64")}"><figcaption>${esc(ch.title)}</figcaption></figure>`).join("\n");
+  const images = charts
+    .map(
+      (ch) =>
+        `<figure><img alt="${esc(ch.title)}" src="data:image/png;base64,${ch.png.toString("base64")}"><figcaption>${esc(ch.title)}</figcaption></figure>`,
+    )
+    .join("\n");
   return `<!doctype html>
 <html lang="${esc(locale)}"><head><meta charset="utf-8"><title>${esc(title)} — Circle report</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

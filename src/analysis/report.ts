@@ -36,7 +36,14 @@ export interface ArmBlock {
   pre: D;
   post: D;
   change: D;
-  pairedT: { t: number | null; df: number | null; p: number | null; ci95: Ci; dz: number | null; dav: number | null };
+  pairedT: {
+    t: number | null;
+    df: number | null;
+    p: number | null;
+    ci95: Ci;
+    dz: number | null;
+    dav: number | null;
+  };
   wilcoxon: { wPlus: number | null; n: number; p: number | null };
 }
 
@@ -50,15 +57,33 @@ export interface ScoreBlock {
   id: string;
   arms: { experimental: ArmBlock; control: ArmBlock };
   between: {
-    welchT: { t: number | null; df: number | null; p: number | null; pHolm: number | null; diff: number | null; ci95: Ci };
+    welchT: {
+      t: number | null;
+      df: number | null;
+      p: number | null;
+      pHolm: number | null;
+      diff: number | null;
+      ci95: Ci;
+    };
     hedgesG: number | null;
     dppc2: number | null;
     mannWhitney: { u: number | null; p: number | null };
-    ancova: { effect: number | null; se: number | null; t: number | null; df: number | null; p: number | null; ci95: Ci };
+    ancova: {
+      effect: number | null;
+      se: number | null;
+      t: number | null;
+      df: number | null;
+      p: number | null;
+      ci95: Ci;
+    };
   };
   alpha: number | null;
   rci: { experimental: RciCounts; control: RciCounts };
-  baselineByGender: { male: D; female: D; welchT: { t: number | null; df: number | null; p: number | null } };
+  baselineByGender: {
+    male: D;
+    female: D;
+    welchT: { t: number | null; df: number | null; p: number | null };
+  };
   attendanceDose: { r: number | null; p: number | null; n: number } | null;
 }
 
@@ -80,7 +105,12 @@ export interface ReportContext {
 
 const d = (xs: number[]): D => describe(xs);
 
-function armBlock(pre: number[], post: number[], pairsPre: number[], pairsPost: number[]): ArmBlock {
+function armBlock(
+  pre: number[],
+  post: number[],
+  pairsPre: number[],
+  pairsPost: number[],
+): ArmBlock {
   const change = pairsPost.map((v, i) => v - pairsPre[i]!);
   const pt = pairedT(pairsPre, pairsPost);
   const w = wilcoxonSignedRank(change);
@@ -103,14 +133,23 @@ export function computeScoreBlock(
   id: string,
   rows: Scored[],
   alpha: number | null,
-): Omit<ScoreBlock, "between"> & { between: Omit<ScoreBlock["between"], "welchT"> & { welchT: Omit<ScoreBlock["between"]["welchT"], "pHolm"> } } {
+): Omit<ScoreBlock, "between"> & {
+  between: Omit<ScoreBlock["between"], "welchT"> & {
+    welchT: Omit<ScoreBlock["between"]["welchT"], "pHolm">;
+  };
+} {
   const inArm = (arm: string) => rows.filter((r) => r.p.arm === arm);
-  const both = (rs: Scored[]) => rs.filter((r) => r.pre !== null && r.post !== null) as (Scored & { pre: number; post: number })[];
+  const both = (rs: Scored[]) =>
+    rs.filter((r) => r.pre !== null && r.post !== null) as (Scored & {
+      pre: number;
+      post: number;
+    })[];
   const e = inArm("experimental");
   const c = inArm("control");
   const eBoth = both(e);
   const cBoth = both(c);
-  const vals = (rs: Scored[], k: "pre" | "post") => rs.map((r) => r[k]).filter((v): v is number => v !== null);
+  const vals = (rs: Scored[], k: "pre" | "post") =>
+    rs.map((r) => r[k]).filter((v): v is number => v !== null);
   const eChange = eBoth.map((r) => r.post - r.pre);
   const cChange = cBoth.map((r) => r.post - r.pre);
 
@@ -122,28 +161,55 @@ export function computeScoreBlock(
     all.map((r) => (r.p.arm === "experimental" ? 1 : 0)),
     all.map((r) => r.pre),
   );
-  const dppc2 = morrisDppc2({ preT: eBoth.map((r) => r.pre), postT: eBoth.map((r) => r.post), preC: cBoth.map((r) => r.pre), postC: cBoth.map((r) => r.post) });
+  const dppc2 = morrisDppc2({
+    preT: eBoth.map((r) => r.pre),
+    postT: eBoth.map((r) => r.post),
+    preC: cBoth.map((r) => r.pre),
+    postC: cBoth.map((r) => r.post),
+  });
 
   const allPre = rows.map((r) => r.pre).filter((v): v is number => v !== null);
   const sdPre = sampleSd(allPre);
   const rciFor = (changes: number[]): RciCounts => {
-    if (sdPre === null || alpha === null) return { improved: null, unchanged: null, deteriorated: null };
+    if (sdPre === null || alpha === null)
+      return { improved: null, unchanged: null, deteriorated: null };
     const r = rci({ changes, sdPre, reliability: alpha });
     return { improved: r.improved, unchanged: r.unchanged, deteriorated: r.deteriorated };
   };
 
-  const male = rows.filter((r) => r.p.gender === "male").map((r) => r.pre).filter((v): v is number => v !== null);
-  const female = rows.filter((r) => r.p.gender === "female").map((r) => r.pre).filter((v): v is number => v !== null);
+  const male = rows
+    .filter((r) => r.p.gender === "male")
+    .map((r) => r.pre)
+    .filter((v): v is number => v !== null);
+  const female = rows
+    .filter((r) => r.p.gender === "female")
+    .map((r) => r.pre)
+    .filter((v): v is number => v !== null);
   const g = welchT(male, female);
 
   const dose = eBoth.filter((r) => r.p.attended !== null);
-  const pr = dose.length ? pearson(dose.map((r) => r.p.attended!), dose.map((r) => r.post - r.pre)) : null;
+  const pr = dose.length
+    ? pearson(
+        dose.map((r) => r.p.attended!),
+        dose.map((r) => r.post - r.pre),
+      )
+    : null;
 
   return {
     id,
     arms: {
-      experimental: armBlock(vals(e, "pre"), vals(e, "post"), eBoth.map((r) => r.pre), eBoth.map((r) => r.post)),
-      control: armBlock(vals(c, "pre"), vals(c, "post"), cBoth.map((r) => r.pre), cBoth.map((r) => r.post)),
+      experimental: armBlock(
+        vals(e, "pre"),
+        vals(e, "post"),
+        eBoth.map((r) => r.pre),
+        eBoth.map((r) => r.post),
+      ),
+      control: armBlock(
+        vals(c, "pre"),
+        vals(c, "post"),
+        cBoth.map((r) => r.pre),
+        cBoth.map((r) => r.post),
+      ),
     },
     between: {
       welchT: { t: wt.t, df: wt.df, p: wt.p, diff: wt.diff, ci95: wt.ci95 },
@@ -161,12 +227,22 @@ export function computeScoreBlock(
 
 export class ReportError extends Error {}
 
-export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: string, now = new Date()): Promise<{ report: Report; context: ReportContext }> {
+export async function buildReport(
+  db: Db,
+  flows: LoadedFlows,
+  instrumentId: string,
+  now = new Date(),
+): Promise<{ report: Report; context: ReportContext }> {
   const instrument = flows.instruments.get(instrumentId);
-  if (!instrument) throw new ReportError(`unknown instrument "${instrumentId}" (known: ${[...flows.instruments.keys()].join(", ")})`);
-  if (instrument.subscales.length === 0) throw new ReportError(`instrument "${instrumentId}" has no scored subscales`);
+  if (!instrument)
+    throw new ReportError(
+      `unknown instrument "${instrumentId}" (known: ${[...flows.instruments.keys()].join(", ")})`,
+    );
+  if (instrument.subscales.length === 0)
+    throw new ReportError(`instrument "${instrumentId}" has no scored subscales`);
   const [pre, post] = flows.study.timepoints.map((t) => t.id);
-  if (!pre || !post) throw new ReportError("the study needs two timepoints (pre and post) for an effect report");
+  if (!pre || !post)
+    throw new ReportError("the study needs two timepoints (pre and post) for an effect report");
   const data = await loadInstrumentData(db, instrument, [pre, post]);
 
   const scored = data.map((p) => {
@@ -183,8 +259,13 @@ export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: stri
   const ids = [...instrument.subscales.map((s) => s.id), "total"];
   const alphaN: Record<string, number> = {};
   const blocks = ids.map((id) => {
-    const itemIds = id === "total" ? instrument.subscales.flatMap((s) => s.items) : instrument.subscales.find((s) => s.id === id)!.items;
-    const matrix = scored.filter((s) => s.preItems !== null).map((s) => itemIds.map((it) => s.preItems![it] ?? null));
+    const itemIds =
+      id === "total"
+        ? instrument.subscales.flatMap((s) => s.items)
+        : instrument.subscales.find((s) => s.id === id)!.items;
+    const matrix = scored
+      .filter((s) => s.preItems !== null)
+      .map((s) => itemIds.map((it) => s.preItems![it] ?? null));
     const a = cronbachAlpha(matrix);
     alphaN[id] = a.n;
     const rows: Scored[] = scored.map((s) => ({
@@ -197,7 +278,10 @@ export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: stri
   const adjusted = holm(blocks.slice(0, -1).map((b) => b.between.welchT.p));
   const scores: ScoreBlock[] = blocks.map((b, i) => ({
     ...b,
-    between: { ...b.between, welchT: { ...b.between.welchT, pHolm: b.id === "total" ? null : (adjusted[i] ?? null) } },
+    between: {
+      ...b.between,
+      welchT: { ...b.between.welchT, pHolm: b.id === "total" ? null : (adjusted[i] ?? null) },
+    },
   }));
   // Key order of the contract: t, df, p, pHolm, diff, ci95.
   for (const s of scores) {
@@ -206,6 +290,12 @@ export async function buildReport(db: Db, flows: LoadedFlows, instrumentId: stri
   }
   return {
     report: { instrument: instrument.id, generatedAt: now.toISOString(), scores },
-    context: { instrument, preTimepoint: pre, postTimepoint: post, alphaN, participants: data.length },
+    context: {
+      instrument,
+      preTimepoint: pre,
+      postTimepoint: post,
+      alphaN,
+      participants: data.length,
+    },
   };
 }

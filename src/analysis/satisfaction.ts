@@ -12,7 +12,10 @@ export interface SessionSatisfactionRow {
   total: number | null;
 }
 
-export async function satisfactionRows(db: Db, flows: LoadedFlows): Promise<SessionSatisfactionRow[]> {
+export async function satisfactionRows(
+  db: Db,
+  flows: LoadedFlows,
+): Promise<SessionSatisfactionRow[]> {
   const instrumentId = flows.study.assignments.afterSession.parent[0];
   const instrument = instrumentId ? flows.instruments.get(instrumentId) : undefined;
   if (!instrument) return [];
@@ -29,7 +32,9 @@ export async function satisfactionRows(db: Db, flows: LoadedFlows): Promise<Sess
       values[it.id] = a && !a.skipped && a.value !== null ? a.value : null;
     }
     const nums = Object.values(values);
-    const total = nums.every((v) => v !== null) ? nums.reduce<number>((s, v) => s + (v ?? 0), 0) : null;
+    const total = nums.every((v) => v !== null)
+      ? nums.reduce<number>((s, v) => s + (v ?? 0), 0)
+      : null;
     return {
       participant: rs.participant?.code ?? "",
       group: rs.participant?.group?.name ?? null,

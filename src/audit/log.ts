@@ -53,7 +53,9 @@ export function eventHash(prevHash: string, f: HashedFields): string {
  * would write (a Date parameter is stored in the same ISO form).
  */
 export async function audit(tx: Tx, input: AuditInput): Promise<void> {
-  const [last] = await tx.$queryRaw<{ seq: number | bigint; hash: string }[]>`SELECT "seq", "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1`;
+  const [last] = await tx.$queryRaw<
+    { seq: number | bigint; hash: string }[]
+  >`SELECT "seq", "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1`;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const at = input.at ?? new Date();
   const fields: HashedFields = {
@@ -63,7 +65,8 @@ export async function audit(tx: Tx, input: AuditInput): Promise<void> {
     actorAccountId: input.actor.kind === "account" ? input.actor.accountId : null,
     action: input.action,
     entity: input.entity,
-    entityId: input.entityId === undefined || input.entityId === null ? null : String(input.entityId),
+    entityId:
+      input.entityId === undefined || input.entityId === null ? null : String(input.entityId),
     data: JSON.stringify(input.data ?? {}),
   };
   await tx.$executeRaw`INSERT INTO "AuditEvent" ("seq", "at", "actorAccountId", "actor", "action", "entity", "entityId", "data", "prevHash", "hash")
@@ -93,10 +96,18 @@ export async function verifyAuditChain(db: Tx): Promise<ChainVerdict> {
     if (page.length === 0) break;
     for (const e of page) {
       if (e.seq !== expectedSeq) {
-        return { ok: false, events: count, brokenAt: { seq: expectedSeq, reason: "event missing" } };
+        return {
+          ok: false,
+          events: count,
+          brokenAt: { seq: expectedSeq, reason: "event missing" },
+        };
       }
       if (e.prevHash !== prevHash) {
-        return { ok: false, events: count, brokenAt: { seq: e.seq, reason: "previous-hash link broken" } };
+        return {
+          ok: false,
+          events: count,
+          brokenAt: { seq: e.seq, reason: "previous-hash link broken" },
+        };
       }
       const h = eventHash(prevHash, {
         seq: e.seq,
@@ -109,7 +120,11 @@ export async function verifyAuditChain(db: Tx): Promise<ChainVerdict> {
         data: e.data,
       });
       if (h !== e.hash) {
-        return { ok: false, events: count, brokenAt: { seq: e.seq, reason: "content does not match its hash" } };
+        return {
+          ok: false,
+          events: count,
+          brokenAt: { seq: e.seq, reason: "content does not match its hash" },
+        };
       }
       prevHash = e.hash;
       expectedSeq++;

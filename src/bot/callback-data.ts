@@ -32,7 +32,8 @@ export function encodeCallback(d: CallbackData): string {
       s = `${V}x:${d.feature}:${d.parts.join(":")}`;
       break;
   }
-  if (Buffer.byteLength(s, "utf8") > 64) throw new Error(`callback data over 64 bytes: ${s.length}`);
+  if (Buffer.byteLength(s, "utf8") > 64)
+    throw new Error(`callback data over 64 bytes: ${s.length}`);
   return s;
 }
 
@@ -50,14 +51,29 @@ export function decodeCallback(raw: string | undefined): CallbackData | null {
         if (rest.length !== 4 || !option || !/^\d{1,2}$/.test(option)) return null;
         return { kind: "q", nonce: Number(nonce), tag, action: "a", option: Number(option) };
       }
-      if (rest.length === 3 && (action === "b" || action === "s" || action === "p" || action === "r"))
+      if (
+        rest.length === 3 &&
+        (action === "b" || action === "s" || action === "p" || action === "r")
+      )
         return { kind: "q", nonce: Number(nonce), tag, action };
       return null;
     }
     case "c": {
       const [which, yn, version] = rest;
-      if (rest.length !== 3 || (which !== "c" && which !== "a") || (yn !== "y" && yn !== "n") || !version || !SAFE.test(version)) return null;
-      return { kind: "consent", which: which === "c" ? "consent" : "assent", agree: yn === "y", version };
+      if (
+        rest.length !== 3 ||
+        (which !== "c" && which !== "a") ||
+        (yn !== "y" && yn !== "n") ||
+        !version ||
+        !SAFE.test(version)
+      )
+        return null;
+      return {
+        kind: "consent",
+        which: which === "c" ? "consent" : "assent",
+        agree: yn === "y",
+        version,
+      };
     }
     case "w":
       if (rest.length !== 1 || (rest[0] !== "y" && rest[0] !== "n")) return null;
@@ -67,7 +83,12 @@ export function decodeCallback(raw: string | undefined): CallbackData | null {
       return { kind: "lang", locale: rest[0]! };
     case "x": {
       const [feature, ...parts] = rest;
-      if (!feature || !/^[a-z]{1,12}$/.test(feature) || parts.some((p) => !/^[A-Za-z0-9_.-]{0,40}$/.test(p))) return null;
+      if (
+        !feature ||
+        !/^[a-z]{1,12}$/.test(feature) ||
+        parts.some((p) => !/^[A-Za-z0-9_.-]{0,40}$/.test(p))
+      )
+        return null;
       return { kind: "x", feature, parts };
     }
     default:

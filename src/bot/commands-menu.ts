@@ -10,7 +10,13 @@ export const COMMANDS_BY_ROLE: Record<string, string[]> = {
   none: ["start", "help"],
 };
 
-export async function setCommandsFor(api: Api, tr: Translate, chatId: number | string, role: string, locale: string): Promise<void> {
+export async function setCommandsFor(
+  api: Api,
+  tr: Translate,
+  chatId: number | string,
+  role: string,
+  locale: string,
+): Promise<void> {
   const names = COMMANDS_BY_ROLE[role] ?? COMMANDS_BY_ROLE.none!;
   await api.setMyCommands(
     names.map((command) => ({ command, description: tr(locale, `cmd-${command}`) })),

@@ -32,7 +32,10 @@ export function createBot(deps: BotDeps, opts: CreateBotOptions): CircleBot {
     ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),
     client: { apiRoot: opts.apiRoot ?? deps.config.TELEGRAM_API_ROOT },
   });
-  const i18n = createI18n<CircleContext>(deps.flows.study.defaultLocale, (ctx) => ctx.circle.locale);
+  const i18n = createI18n<CircleContext>(
+    deps.flows.study.defaultLocale,
+    (ctx) => ctx.circle.locale,
+  );
   const services: Services = {
     ...deps,
     api: bot.api,
@@ -45,7 +48,13 @@ export function createBot(deps: BotDeps, opts: CreateBotOptions): CircleBot {
   // applied in the order they were given, whatever the polling or webhook concurrency.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(async (ctx, next) => {
-    ctx.circle = { s: services, account: null, locale: deps.flows.study.defaultLocale, processed: false, markProcessed: async () => {} };
+    ctx.circle = {
+      s: services,
+      account: null,
+      locale: deps.flows.study.defaultLocale,
+      processed: false,
+      markProcessed: async () => {},
+    };
     await next();
   });
   // Error boundary (inside the middleware, so it holds for runner, webhook and handleUpdate
@@ -54,12 +63,20 @@ export function createBot(deps: BotDeps, opts: CreateBotOptions): CircleBot {
   const guarded = bot.errorBoundary(async (err: BotError<CircleContext>) => {
     const ctx = err.ctx;
     deps.logger.error(
-      { updateId: ctx.update.update_id, err: errMessage(err.error), stack: err.error instanceof Error ? err.error.stack : undefined },
+      {
+        updateId: ctx.update.update_id,
+        err: errMessage(err.error),
+        stack: err.error instanceof Error ? err.error.stack : undefined,
+      },
       "update failed",
     );
     try {
       if (ctx.callbackQuery) await services.messenger.toast(ctx.callbackQuery.id);
-      if (ctx.chat?.type === "private") await services.messenger.send(ctx.chat.id, services.tr(ctx.circle?.locale ?? "en", "error-generic"));
+      if (ctx.chat?.type === "private")
+        await services.messenger.send(
+          ctx.chat.id,
+          services.tr(ctx.circle?.locale ?? "en", "error-generic"),
+        );
     } catch (e) {
       deps.logger.warn({ err: errMessage(e) }, "could not report the error to the user");
     }
@@ -71,6 +88,11 @@ export function createBot(deps: BotDeps, opts: CreateBotOptions): CircleBot {
   guarded.use(parentFeature());
   for (const f of opts.features ?? []) guarded.use(f(services));
   guarded.use(fallbackFeature());
-  bot.catch((err) => deps.logger.error({ updateId: err.ctx.update.update_id, err: errMessage(err.error) }, "unhandled bot error"));
+  bot.catch((err) =>
+    deps.logger.error(
+      { updateId: err.ctx.update.update_id, err: errMessage(err.error) },
+      "unhandled bot error",
+    ),
+  );
   return { bot, services };
 }

@@ -1,15 +1,18 @@
 // Every flow or user string goes through escapeHtml before it is put in a parse_mode HTML message.
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 }
 
 export const TELEGRAM_TEXT_LIMIT = 4096;
 
 /** Visible length of an HTML message as Telegram counts it (tags removed, entities decoded; UTF-16 units). */
 export function visibleLength(html: string): number {
-  return html
-    .replace(/<[^>]+>/g, "")
-    .replace(/&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);/g, "x").length;
+  return html.replace(/<[^>]+>/g, "").replace(/&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);/g, "x")
+    .length;
 }
 
 /**
@@ -29,8 +32,13 @@ export function splitHtml(html: string, limit = TELEGRAM_TEXT_LIMIT - 96): strin
     if (visibleLength(line) <= limit) current = line;
     else {
       // Strip tags from a pathological line and cut it; escaping is preserved by re-escaping.
-      const plain = line.replace(/<[^>]+>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
-      for (let i = 0; i < plain.length; ) {
+      const plain = line
+        .replace(/<[^>]+>/g, "")
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, "&");
+      for (let i = 0; i < plain.length;) {
         const part = cutText(plain.slice(i, i + limit + 1), limit) || plain.slice(i, i + 2);
         chunks.push(escapeHtml(part));
         i += part.length;

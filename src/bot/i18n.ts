@@ -11,9 +11,16 @@ export type BotLocale = (typeof BOT_LOCALES)[number];
 
 const LOCALES_DIR = join(dirname(fileURLToPath(import.meta.url)), "locales");
 
-export type Translate = (locale: string, key: string, vars?: Record<string, string | number>) => string;
+export type Translate = (
+  locale: string,
+  key: string,
+  vars?: Record<string, string | number>,
+) => string;
 
-export function createI18n<C extends Context>(defaultLocale: string, negotiate: (ctx: C) => string | undefined) {
+export function createI18n<C extends Context>(
+  defaultLocale: string,
+  negotiate: (ctx: C) => string | undefined,
+) {
   return new I18n<C>({
     defaultLocale,
     directory: LOCALES_DIR,
@@ -32,7 +39,11 @@ export function translator(i18n: I18n<never> | I18n<Context>): Translate {
 }
 
 /** Maps a Telegram language_code (e.g. "zh-hans", "en-GB") to a locale the study offers. */
-export function negotiateLocale(languageCode: string | undefined, offered: readonly string[], fallback: string): string {
+export function negotiateLocale(
+  languageCode: string | undefined,
+  offered: readonly string[],
+  fallback: string,
+): string {
   if (!languageCode) return fallback;
   const base = languageCode.toLowerCase().split(/[-_]/)[0] ?? "";
   return offered.includes(base) ? base : fallback;

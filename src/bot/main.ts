@@ -25,7 +25,9 @@ async function main(): Promise<number> {
   }
   const logger = createLogger(config.LOG_LEVEL);
   if (!config.BOT_TOKEN) {
-    process.stderr.write("BOT_TOKEN is not set (see .env.example). To try Circle without a token: npm run demo\n");
+    process.stderr.write(
+      "BOT_TOKEN is not set (see .env.example). To try Circle without a token: npm run demo\n",
+    );
     return 1;
   }
   const flowsResult = loadFlows({ flowsDir: config.FLOWS_DIR, extraDir: config.EXTRA_FLOWS_DIR });
@@ -40,10 +42,15 @@ async function main(): Promise<number> {
   );
   // 429 (retry_after) and 5xx/network failures are retried with backoff; order within a chat is
   // kept because each chat's updates are handled one at a time (sequentialize in createBot).
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 6, maxDelaySeconds: 120, rethrowInternalServerErrors: false }));
+  bot.api.config.use(
+    autoRetry({ maxRetryAttempts: 6, maxDelaySeconds: 120, rethrowInternalServerErrors: false }),
+  );
   await bot.init();
   await setSetting(db, "bot.username", bot.botInfo.username);
-  logger.info({ bot: bot.botInfo.username, mode: config.WEBHOOK_URL ? "webhook" : "polling" }, "Circle bot starting");
+  logger.info(
+    { bot: bot.botInfo.username, mode: config.WEBHOOK_URL ? "webhook" : "polling" },
+    "Circle bot starting",
+  );
 
   const background = startBackground(services);
   let runner: RunnerHandle | undefined;
@@ -57,10 +64,19 @@ async function main(): Promise<number> {
       });
     });
     await new Promise<void>((r) => server!.listen(config.WEBHOOK_PORT, r));
-    await bot.api.setWebhook(config.WEBHOOK_URL, { secret_token: config.WEBHOOK_SECRET!, allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"] });
+    await bot.api.setWebhook(config.WEBHOOK_URL, {
+      secret_token: config.WEBHOOK_SECRET!,
+      allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"],
+    });
   } else {
     await bot.api.deleteWebhook();
-    runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"] } } });
+    runner = run(bot, {
+      runner: {
+        fetch: {
+          allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"],
+        },
+      },
+    });
   }
 
   return new Promise<number>((resolve) => {

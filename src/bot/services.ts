@@ -40,7 +40,8 @@ export class Messenger {
     let id = 0;
     for (let i = 0; i < parts.length; i++) {
       const last = i === parts.length - 1;
-      const markup: InlineKeyboardMarkup | undefined = last && keyboard && keyboard.length ? { inline_keyboard: keyboard } : undefined;
+      const markup: InlineKeyboardMarkup | undefined =
+        last && keyboard && keyboard.length ? { inline_keyboard: keyboard } : undefined;
       const m = await this.api.sendMessage(Number(chatId), parts[i]!, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
@@ -68,7 +69,12 @@ export class Messenger {
     return id;
   }
 
-  async edit(chatId: number | string, messageId: number, html: string, keyboard?: Keyboard): Promise<void> {
+  async edit(
+    chatId: number | string,
+    messageId: number,
+    html: string,
+    keyboard?: Keyboard,
+  ): Promise<void> {
     try {
       await this.api.editMessageText(Number(chatId), messageId, splitHtml(html)[0]!, {
         parse_mode: "HTML",
@@ -84,9 +90,12 @@ export class Messenger {
   /** Removes the buttons of an older message (best effort: it may be gone or already plain). */
   async stripButtons(chatId: number | string, messageId: number): Promise<void> {
     try {
-      await this.api.editMessageReplyMarkup(Number(chatId), messageId, { reply_markup: { inline_keyboard: [] } });
+      await this.api.editMessageReplyMarkup(Number(chatId), messageId, {
+        reply_markup: { inline_keyboard: [] },
+      });
     } catch (e) {
-      if (!isHarmlessEditError(e)) this.logger.warn({ err: errMessage(e) }, "could not remove buttons");
+      if (!isHarmlessEditError(e))
+        this.logger.warn({ err: errMessage(e) }, "could not remove buttons");
     }
   }
 
@@ -102,11 +111,14 @@ export class Messenger {
 
 export function isHarmlessEditError(e: unknown): boolean {
   const d = errMessage(e);
-  return /message is not modified|message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(d);
+  return /message is not modified|message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(
+    d,
+  );
 }
 
 export function errMessage(e: unknown): string {
-  if (e && typeof e === "object" && "description" in e) return String((e as { description: unknown }).description);
+  if (e && typeof e === "object" && "description" in e)
+    return String((e as { description: unknown }).description);
   return e instanceof Error ? e.message : String(e);
 }
 

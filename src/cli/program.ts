@@ -35,7 +35,11 @@ export async function runCli(
     return { code: 0 };
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0) {
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.exitCode === 0
+      ) {
         return { code: 0 };
       }
       if (err.code === "commander.executeSubCommandAsync") return { code: 1 };

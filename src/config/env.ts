@@ -88,7 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n${z.prettifyError(parsed.error)}`);
   }
   if (parsed.data.WEBHOOK_URL && !parsed.data.WEBHOOK_SECRET) {
-    throw new ConfigError("invalid environment: WEBHOOK_SECRET is required when WEBHOOK_URL is set");
+    throw new ConfigError(
+      "invalid environment: WEBHOOK_SECRET is required when WEBHOOK_URL is set",
+    );
   }
   return parsed.data;
 }

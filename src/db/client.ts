@@ -8,7 +8,10 @@ import { migrateDatabase } from "./migrate.js";
 export type Db = PrismaClient;
 export type { Prisma } from "../generated/prisma/client.js";
 /** The client handed to `$transaction(async (tx) => …)` callbacks. */
-export type Tx = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends">;
+export type Tx = Omit<
+  PrismaClient,
+  "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends"
+>;
 
 export type SyncMode = "NORMAL" | "FULL";
 
@@ -63,7 +66,10 @@ function serialised(base: PrismaClient): PrismaClient {
   }) as unknown as PrismaClient;
 }
 
-export async function openDatabase(url: string, opts: { migrate?: boolean; synchronous?: SyncMode } = {}): Promise<Db> {
+export async function openDatabase(
+  url: string,
+  opts: { migrate?: boolean; synchronous?: SyncMode } = {},
+): Promise<Db> {
   if (opts.migrate !== false) migrateDatabase(url);
   const adapter = new PrismaBetterSQLite3({ url });
   const base = new PrismaClient({ adapter });

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { sqlitePath } from "./url.js";
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../prisma/migrations");
+export const MIGRATIONS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../prisma/migrations",
+);
 
 export interface MigrationResult {
   applied: string[];

@@ -9,7 +9,11 @@ const WAIT_MS = 20_000;
 const DONE = /That's everything for now|nothing to answer right now/;
 
 /** Which instrument and item a question message asks, from its title line and "n/total". */
-export function identifyQuestion(flows: LoadedFlows, entry: ChatEntry, locale = "en"): { instrument: Instrument; index: number } | null {
+export function identifyQuestion(
+  flows: LoadedFlows,
+  entry: ChatEntry,
+  locale = "en",
+): { instrument: Instrument; index: number } | null {
   const text = entry.text ?? "";
   const m = /^(.*) · (\d+)\/(\d+)\n/.exec(text);
   if (!m) return null;
@@ -25,7 +29,11 @@ export interface ParentRun {
 
 /** Waits for the bot's next prompt: a message with buttons, or the "all done" note. */
 async function nextPrompt(user: ScriptedUser, extra?: RegExp): Promise<ChatEntry> {
-  return user.waitForBotMessage((m) => m.buttons.length > 0 || DONE.test(m.text ?? "") || (extra ? extra.test(m.text ?? "") : false), WAIT_MS);
+  return user.waitForBotMessage(
+    (m) =>
+      m.buttons.length > 0 || DONE.test(m.text ?? "") || (extra ? extra.test(m.text ?? "") : false),
+    WAIT_MS,
+  );
 }
 
 function labelFor(instrument: Instrument, index: number, value: number, locale = "en"): string {
@@ -88,29 +96,46 @@ export async function answerAll(
 }
 
 /** /start with the invite, consent and the child's assent. Returns the first questionnaire prompt. */
-export async function enrolParent(user: ScriptedUser, code: string, agree = true): Promise<ChatEntry | null> {
+export async function enrolParent(
+  user: ScriptedUser,
+  code: string,
+  agree = true,
+): Promise<ChatEntry | null> {
   user.sendText(`/start ${code}`);
-  const consent = await user.waitForBotMessage((m) => m.buttons.flat().includes("I agree"), WAIT_MS);
+  const consent = await user.waitForBotMessage(
+    (m) => m.buttons.flat().includes("I agree"),
+    WAIT_MS,
+  );
   if (!agree) {
     user.press(consent, "I do not agree");
     await user.waitForBotMessage((m) => /will not take part/.test(m.text ?? ""), WAIT_MS);
     return null;
   }
   user.press(consent, "I agree");
-  const assent = await user.waitForBotMessage((m) => m.buttons.flat().includes("My child agrees"), WAIT_MS);
+  const assent = await user.waitForBotMessage(
+    (m) => m.buttons.flat().includes("My child agrees"),
+    WAIT_MS,
+  );
   user.press(assent, "My child agrees");
   return nextPrompt(user);
 }
 
 export async function withdraw(user: ScriptedUser): Promise<void> {
   user.sendText("/withdraw");
-  const confirm = await user.waitForBotMessage((m) => m.buttons.flat().includes("Yes, withdraw"), WAIT_MS);
+  const confirm = await user.waitForBotMessage(
+    (m) => m.buttons.flat().includes("Yes, withdraw"),
+    WAIT_MS,
+  );
   user.press(confirm, "Yes, withdraw");
   await user.waitForBotMessage((m) => /You have withdrawn/.test(m.text ?? ""), WAIT_MS);
 }
 
 /** Runs async jobs with at most `limit` at a time (parents answering in parallel). */
-export async function inParallel<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

@@ -6,7 +6,12 @@ import type { Sandbox } from "../sandbox/index.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
-export async function startBotProcess(sandbox: Sandbox, databaseUrl: string, logFile: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+export async function startBotProcess(
+  sandbox: Sandbox,
+  databaseUrl: string,
+  logFile: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, "bin/start.mjs")], {
     cwd: ROOT,
     env: {
@@ -26,7 +31,8 @@ export async function startBotProcess(sandbox: Sandbox, databaseUrl: string, log
   // Ready when the bot long-polls the sandbox.
   const started = Date.now();
   while (!sandbox.calls.some((c) => c.method === "getUpdates")) {
-    if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}); see ${logFile}`);
+    if (child.exitCode !== null)
+      throw new Error(`the bot exited (${child.exitCode}); see ${logFile}`);
     if (Date.now() - started > 60_000) throw new Error("the bot did not start within 60 s");
     await new Promise((r) => setTimeout(r, 50));
   }

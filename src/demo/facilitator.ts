@@ -32,10 +32,22 @@ export async function runFacilitator(opts: {
   onAfterSession?: (n: number) => Promise<void>;
 }): Promise<FacilitatorRun> {
   const { db, flows, sandbox, model, families } = opts;
-  const { code } = await createInvite(db, { role: "facilitator", group: "ward-a", ttlHours: 48 }, { kind: "cli" });
-  const fac = sandbox.createUser({ id: 7_330_000_001, firstName: "Fionazqx", username: "facilitator_tg", languageCode: "en" });
+  const { code } = await createInvite(
+    db,
+    { role: "facilitator", group: "ward-a", ttlHours: 48 },
+    { kind: "cli" },
+  );
+  const fac = sandbox.createUser({
+    id: 7_330_000_001,
+    firstName: "Fionazqx",
+    username: "facilitator_tg",
+    languageCode: "en",
+  });
   fac.sendText(`/start ${code}`);
-  await fac.waitForBotMessage((m) => /enrolled in Circle as facilitator/.test(m.text ?? ""), WAIT_MS);
+  await fac.waitForBotMessage(
+    (m) => /enrolled in Circle as facilitator/.test(m.text ?? ""),
+    WAIT_MS,
+  );
   let transcript: string[] = [];
   const withdrawn = new Set<string>();
 
@@ -50,24 +62,42 @@ export async function runFacilitator(opts: {
 
     const before = fac.transcript().length;
     fac.sendText("/session");
-    let m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("▶ Session")), WAIT_MS);
+    let m = await fac.waitForBotMessage(
+      (x) => x.buttons.flat().some((b) => b.startsWith("▶ Session")),
+      WAIT_MS,
+    );
     fac.press(m, /^▶ Session/);
-    m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("Today")), WAIT_MS);
+    m = await fac.waitForBotMessage(
+      (x) => x.buttons.flat().some((b) => b.startsWith("Today")),
+      WAIT_MS,
+    );
     fac.press(m, /^Today/);
-    m = await fac.waitForBotMessage((x) => x.buttons.flat().some((b) => b.startsWith("Done")), WAIT_MS);
+    m = await fac.waitForBotMessage(
+      (x) => x.buttons.flat().some((b) => b.startsWith("Done")),
+      WAIT_MS,
+    );
     for (const f of present) {
-      const p = fac.press(m.messageId, (b) => b.text.startsWith("⬜") && b.text.includes(f.child.code));
+      const p = fac.press(
+        m.messageId,
+        (b) => b.text.startsWith("⬜") && b.text.includes(f.child.code),
+      );
       await p.waitForAnswer(WAIT_MS);
     }
     fac.press(m.messageId, /^Done/);
 
     let child: Child | undefined;
     for (let guard = 0; guard < 400; guard++) {
-      const prompt = await fac.waitForBotMessage((x) => x.buttons.length > 0 || /^👁/.test(x.text ?? ""), WAIT_MS);
+      const prompt = await fac.waitForBotMessage(
+        (x) => x.buttons.length > 0 || /^👁/.test(x.text ?? ""),
+        WAIT_MS,
+      );
       const labels = prompt.buttons.flat();
       if (labels.includes("🔒 Close session")) {
         fac.press(prompt, "🔒 Close session");
-        await fac.waitForBotMessage((x) => /Session closed|questionnaire went|No new questionnaires/.test(x.text ?? ""), WAIT_MS);
+        await fac.waitForBotMessage(
+          (x) => /Session closed|questionnaire went|No new questionnaires/.test(x.text ?? ""),
+          WAIT_MS,
+        );
         break;
       }
       const header = /Observation \d+ of \d+: (\S+)/.exec(prompt.text ?? "");
@@ -84,8 +114,12 @@ export async function runFacilitator(opts: {
         continue;
       }
       const isObservation = q.instrument.id === flows.study.assignments.observation;
-      const value = isObservation && child ? model.observation(child, session, item.subscale ?? item.id) : Math.min(item.max ?? 5, 3 + Number(model.chance(0.7, "refl", session, item.id)));
-      const label = item.options.find((o) => o.value === value) ?? item.options[item.options.length - 1]!;
+      const value =
+        isObservation && child
+          ? model.observation(child, session, item.subscale ?? item.id)
+          : Math.min(item.max ?? 5, 3 + Number(model.chance(0.7, "refl", session, item.id)));
+      const label =
+        item.options.find((o) => o.value === value) ?? item.options[item.options.length - 1]!;
       fac.press(prompt, t(label.label, "en"));
     }
     if (session === 1) transcript = fac.transcript().slice(before);
@@ -97,7 +131,14 @@ export async function runFacilitator(opts: {
     });
     await opts.onAfterSession?.(session);
   }
-  const observations = await db.observation.count({ where: { skipped: false, rating: { not: null } } });
-  const satisfaction = await db.responseSet.count({ where: { instrumentId: flows.study.assignments.afterSession.parent[0] ?? "", status: "complete" } });
+  const observations = await db.observation.count({
+    where: { skipped: false, rating: { not: null } },
+  });
+  const satisfaction = await db.responseSet.count({
+    where: {
+      instrumentId: flows.study.assignments.afterSession.parent[0] ?? "",
+      status: "complete",
+    },
+  });
   return { observations, satisfaction, transcript };
 }

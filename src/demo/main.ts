@@ -35,9 +35,27 @@ function cohort(model: AnswerModel): Child[] {
   const children: Child[] = [];
   const gender = (i: number): "male" | "female" => (i % 2 === 0 ? "male" : "female");
   const age = (i: number) => 5 + ((i * 7) % 8);
-  for (let i = 0; i < 42; i++) children.push({ code: `B${String(i + 1).padStart(2, "0")}`, arm: null, gender: gender(i), ageYears: age(i) });
-  for (let i = 0; i < 10; i++) children.push({ code: `E${String(i + 1).padStart(2, "0")}`, arm: "experimental", gender: gender(i + 1), ageYears: age(i + 3) });
-  for (let i = 0; i < 10; i++) children.push({ code: `C${String(i + 1).padStart(2, "0")}`, arm: "control", gender: gender(i), ageYears: age(i + 5) });
+  for (let i = 0; i < 42; i++)
+    children.push({
+      code: `B${String(i + 1).padStart(2, "0")}`,
+      arm: null,
+      gender: gender(i),
+      ageYears: age(i),
+    });
+  for (let i = 0; i < 10; i++)
+    children.push({
+      code: `E${String(i + 1).padStart(2, "0")}`,
+      arm: "experimental",
+      gender: gender(i + 1),
+      ageYears: age(i + 3),
+    });
+  for (let i = 0; i < 10; i++)
+    children.push({
+      code: `C${String(i + 1).padStart(2, "0")}`,
+      arm: "control",
+      gender: gender(i),
+      ageYears: age(i + 5),
+    });
   void model;
   return children;
 }
@@ -66,7 +84,9 @@ async function main(): Promise<number> {
   const flows = flowsResult.flows;
   const db = await openDatabase(databaseUrl);
   if ((await db.participant.count()) > 0) {
-    process.stderr.write(`the database at ${databaseUrl} already holds participants; point DATABASE_URL at an empty database for --keep\n`);
+    process.stderr.write(
+      `the database at ${databaseUrl} already holds participants; point DATABASE_URL at an empty database for --keep\n`,
+    );
     await db.$disconnect();
     return 1;
   }
@@ -74,7 +94,9 @@ async function main(): Promise<number> {
   let bot: ChildProcess | undefined;
   try {
     bot = await startBotProcess(sandbox, databaseUrl, join(OUT, "bot.log"));
-    log(`Circle demo — seed ${seed}. Sandbox at ${sandbox.apiRoot}; the bot runs as \`npm start\` against it.`);
+    log(
+      `Circle demo — seed ${seed}. Sandbox at ${sandbox.apiRoot}; the bot runs as \`npm start\` against it.`,
+    );
     const model = new AnswerModel(seed);
     const children = cohort(model);
     const families = await setupFamilies(db, flows, sandbox, children);
@@ -86,18 +108,33 @@ async function main(): Promise<number> {
     await inParallel(families, 8, async (f, i) => {
       const first = await enrolParent(f.user, f.invite, f !== decliner);
       if (!first) return;
-      const r = await answerAll(f.user, flows, f.child, model, "pre", { first, ...(i % 9 === 4 ? { pauseAt: 5 + (i % 7) } : {}) });
+      const r = await answerAll(f.user, flows, f.child, model, "pre", {
+        first,
+        ...(i % 9 === 4 ? { pauseAt: 5 + (i % 7) } : {}),
+      });
       answers += r.answered;
     });
-    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Pre-tests: ${answers} answers from ${families.length - 1} families (one declined consent; some paused and resumed).`);
+    log(
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] Pre-tests: ${answers} answers from ${families.length - 1} families (one declined consent; some paused and resumed).`,
+    );
 
     // The experimental group's six sessions, logged by the facilitator, with satisfaction replies.
     const experimental = families.filter((f) => f.child.arm === "experimental");
     const withdrawer = experimental[8]!;
-    const fac = await runFacilitator({ db, flows, sandbox, model, families: experimental, seed, onAfterSession: async (n) => {
-      if (n === 2) await withdraw(withdrawer.user);
-    } });
-    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for group "ward-a" (${fac.observations} observations, ${fac.satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`);
+    const fac = await runFacilitator({
+      db,
+      flows,
+      sandbox,
+      model,
+      families: experimental,
+      seed,
+      onAfterSession: async (n) => {
+        if (n === 2) await withdraw(withdrawer.user);
+      },
+    });
+    log(
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for group "ward-a" (${fac.observations} observations, ${fac.satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`,
+    );
 
     // Post-tests: the experimental group's post opened when session 6 closed; the control arm's now.
     await db.$transaction(async (tx) => {
@@ -107,18 +144,25 @@ async function main(): Promise<number> {
       }
     });
     let post = 0;
-    await inParallel(families.filter((f) => f.child.arm !== null && f !== withdrawer), 8, async (f) => {
-      f.user.sendText("/resume");
-      const r = await answerAll(f.user, flows, f.child, model, "post");
-      post += r.answered;
-    });
+    await inParallel(
+      families.filter((f) => f.child.arm !== null && f !== withdrawer),
+      8,
+      async (f) => {
+        f.user.sendText("/resume");
+        const r = await answerAll(f.user, flows, f.child, model, "post");
+        post += r.answered;
+      },
+    );
     log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Post-tests: ${post} answers.`);
 
     // The researcher asks for progress and the report.
     const researcher = await enrolResearcher(db, sandbox);
     researcher.sendText("/progress");
     await researcher.waitForBotMessage(() => true, 30_000);
-    await researcher.waitUntil((u) => u.botMessages().some((m) => /sessions held/.test(m.text ?? "")), 30_000);
+    await researcher.waitUntil(
+      (u) => u.botMessages().some((m) => /sessions held/.test(m.text ?? "")),
+      30_000,
+    );
     const progressText = researcher
       .botMessages()
       .filter((m) => m.entities.some((e) => e.type === "pre"))
@@ -129,14 +173,30 @@ async function main(): Promise<number> {
     const doc = await researcher.waitForBotMessage((m) => m.kind === "document", 60_000);
     const photos = researcher.messages().filter((m) => m.kind === "photo");
     writeFileSync(join(OUT, "report.html"), doc.document?.data ?? "");
-    photos.forEach((p, i) => writeFileSync(join(OUT, i === 0 ? "social-skills-pre-post.png" : "session-satisfaction.png"), p.photo?.data ?? Buffer.alloc(0)));
+    photos.forEach((p, i) =>
+      writeFileSync(
+        join(OUT, i === 0 ? "social-skills-pre-post.png" : "session-satisfaction.png"),
+        p.photo?.data ?? Buffer.alloc(0),
+      ),
+    );
 
     if (!values.fast) {
       log("", "── Transcript excerpt (a parent) ──");
       const parent = families.find((f) => f.child.code === "E01")!;
-      log(parent.user.transcript().slice(0, 18).map((l) => `  ${l.slice(0, 160)}`).join("\n"));
+      log(
+        parent.user
+          .transcript()
+          .slice(0, 18)
+          .map((l) => `  ${l.slice(0, 160)}`)
+          .join("\n"),
+      );
       log("", "── Transcript excerpt (the facilitator, session 1) ──");
-      log(fac.transcript.slice(0, 14).map((l) => `  ${l.slice(0, 160)}`).join("\n"));
+      log(
+        fac.transcript
+          .slice(0, 14)
+          .map((l) => `  ${l.slice(0, 160)}`)
+          .join("\n"),
+      );
     }
     log("", "── /progress ──", progressText);
     log("", "── /report social-skills ──", summary.text ?? "");
@@ -145,10 +205,13 @@ async function main(): Promise<number> {
     const problems = sandbox.rejections.filter((r) => !r.injected);
     if (problems.length > 0) {
       log(`\nTelegram would have rejected ${problems.length} call(s):`);
-      for (const p of problems.slice(0, 10)) log(`  ${p.method}: ${p.code} ${p.description} ${JSON.stringify(p.params).slice(0, 200)}`);
+      for (const p of problems.slice(0, 10))
+        log(`  ${p.method}: ${p.code} ${p.description} ${JSON.stringify(p.params).slice(0, 200)}`);
       return 1;
     }
-    log(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; the sandbox rejected none of the bot's ${sandbox.calls.length} calls.`);
+    log(
+      `Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; the sandbox rejected none of the bot's ${sandbox.calls.length} calls.`,
+    );
     if (values.keep) log(`Database kept at ${databaseUrl} (try: npx circle progress --json).`);
     return 0;
   } finally {
@@ -162,16 +225,42 @@ async function main(): Promise<number> {
   }
 }
 
-async function setupFamilies(db: Db, flows: LoadedFlows, sandbox: Sandbox, children: Child[]): Promise<Family[]> {
+async function setupFamilies(
+  db: Db,
+  flows: LoadedFlows,
+  sandbox: Sandbox,
+  children: Child[],
+): Promise<Family[]> {
   void flows;
   const families: Family[] = [];
   // Telegram ids, names and usernames as real ones look; none of them may reach exports or logs.
   let id = 7_310_000_001;
   const names = ["Mei", "Jun", "Lan", "Hao", "Ying", "Tao", "Xiu", "Bo", "Lin", "Qing"];
   for (const child of children) {
-    await addParticipant(db, { code: child.code, arm: child.arm ?? "none", gender: child.gender, ageYears: child.ageYears, group: child.arm === "experimental" ? "ward-a" : child.arm === "control" ? "ward-b" : undefined }, { kind: "cli" });
-    const { code } = await createInvite(db, { role: "parent", participantCode: child.code, ttlHours: 48 }, { kind: "cli" });
-    const user = sandbox.createUser({ id: id++, firstName: `${names[id % names.length]}zqx`, lastName: "Familyname", username: `parent_${child.code.toLowerCase()}_tg`, languageCode: "en" });
+    await addParticipant(
+      db,
+      {
+        code: child.code,
+        arm: child.arm ?? "none",
+        gender: child.gender,
+        ageYears: child.ageYears,
+        group:
+          child.arm === "experimental" ? "ward-a" : child.arm === "control" ? "ward-b" : undefined,
+      },
+      { kind: "cli" },
+    );
+    const { code } = await createInvite(
+      db,
+      { role: "parent", participantCode: child.code, ttlHours: 48 },
+      { kind: "cli" },
+    );
+    const user = sandbox.createUser({
+      id: id++,
+      firstName: `${names[id % names.length]}zqx`,
+      lastName: "Familyname",
+      username: `parent_${child.code.toLowerCase()}_tg`,
+      languageCode: "en",
+    });
     families.push({ child, user, invite: code });
   }
   return families;
@@ -179,9 +268,17 @@ async function setupFamilies(db: Db, flows: LoadedFlows, sandbox: Sandbox, child
 
 async function enrolResearcher(db: Db, sandbox: Sandbox): Promise<ScriptedUser> {
   const { code } = await createInvite(db, { role: "researcher", ttlHours: 1 }, { kind: "cli" });
-  const user = sandbox.createUser({ id: 7_320_000_001, firstName: "Rosalindzqx", username: "researcher_tg", languageCode: "en" });
+  const user = sandbox.createUser({
+    id: 7_320_000_001,
+    firstName: "Rosalindzqx",
+    username: "researcher_tg",
+    languageCode: "en",
+  });
   user.sendText(`/start ${code}`);
-  await user.waitForBotMessage((m) => /enrolled in Circle as researcher/.test(m.text ?? ""), 20_000);
+  await user.waitForBotMessage(
+    (m) => /enrolled in Circle as researcher/.test(m.text ?? ""),
+    20_000,
+  );
   return user;
 }
 

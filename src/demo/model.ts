@@ -46,8 +46,22 @@ export class AnswerModel {
   }
 
   /** The value a respondent gives to an item (a valid option value or number), or null to skip. */
-  answer(child: Child, instrument: Instrument, item: Item, timepoint: string, salt = ""): number | null {
-    const rnd = seededRandom(this.seed, "answer", child.code, instrument.id, item.id, timepoint, salt);
+  answer(
+    child: Child,
+    instrument: Instrument,
+    item: Item,
+    timepoint: string,
+    salt = "",
+  ): number | null {
+    const rnd = seededRandom(
+      this.seed,
+      "answer",
+      child.code,
+      instrument.id,
+      item.id,
+      timepoint,
+      salt,
+    );
     if (item.min === null || item.max === null) return null;
     const dimension = item.subscale ?? instrument.id;
     const isQol = instrument.transform === "0-100";
@@ -65,7 +79,10 @@ export class AnswerModel {
     const raw = item.min + frac * (item.max - item.min);
     if (item.type === "number") return Math.round(raw);
     const values = item.options.map((o) => o.value);
-    return values.reduce((best, v) => (Math.abs(v - raw) < Math.abs(best - raw) ? v : best), values[0]!);
+    return values.reduce(
+      (best, v) => (Math.abs(v - raw) < Math.abs(best - raw) ? v : best),
+      values[0]!,
+    );
   }
 
   /** Satisfaction ratings (0–10) after a session: mostly high, sometimes a low one. */

@@ -23,28 +23,73 @@ async function seedStudy(db: Db, role: string): Promise<string> {
   if (role === "researcher" || role === "admin") {
     // A finished small study, so /progress and /report have something to show.
     const csv = readFileSync(join(ROOT, "test/fixtures/report/answers.csv"), "utf8");
-    await importAnswers(db, flows.flows, csv, { file: "example-study.csv", actor: { kind: "cli" } });
+    await importAnswers(db, flows.flows, csv, {
+      file: "example-study.csv",
+      actor: { kind: "cli" },
+    });
   }
   if (role === "facilitator") {
     for (const [i, code] of ["K01", "K02", "K03", "K04"].entries()) {
-      const p = await addParticipant(db, { code, arm: "experimental", gender: i % 2 ? "female" : "male", ageYears: 6 + i, group: "ward-a" }, { kind: "cli" });
+      const p = await addParticipant(
+        db,
+        {
+          code,
+          arm: "experimental",
+          gender: i % 2 ? "female" : "male",
+          ageYears: 6 + i,
+          group: "ward-a",
+        },
+        { kind: "cli" },
+      );
       await db.participant.update({ where: { id: p.id }, data: { status: "consented" } });
       for (const kind of ["consent", "assent"]) {
-        await db.consent.create({ data: { participantId: p.id, kind, version: flows.flows.study.consent.version, decision: "agree", recordedByRole: "admin" } });
+        await db.consent.create({
+          data: {
+            participantId: p.id,
+            kind,
+            version: flows.flows.study.consent.version,
+            decision: "agree",
+            recordedByRole: "admin",
+          },
+        });
       }
     }
-    return (await createInvite(db, { role: "facilitator", group: "ward-a", ttlHours: 24 }, { kind: "cli" })).code;
+    return (
+      await createInvite(
+        db,
+        { role: "facilitator", group: "ward-a", ttlHours: 24 },
+        { kind: "cli" },
+      )
+    ).code;
   }
   if (role === "parent") {
-    await addParticipant(db, { code: "YOU-01", arm: "experimental", gender: "female", ageYears: 8, group: "ward-a" }, { kind: "cli" });
-    return (await createInvite(db, { role: "parent", participantCode: "YOU-01", ttlHours: 24 }, { kind: "cli" })).code;
+    await addParticipant(
+      db,
+      { code: "YOU-01", arm: "experimental", gender: "female", ageYears: 8, group: "ward-a" },
+      { kind: "cli" },
+    );
+    return (
+      await createInvite(
+        db,
+        { role: "parent", participantCode: "YOU-01", ttlHours: 24 },
+        { kind: "cli" },
+      )
+    ).code;
   }
-  return (await createInvite(db, { role: role as "researcher" | "admin", ttlHours: 24 }, { kind: "cli" })).code;
+  return (
+    await createInvite(db, { role: role as "researcher" | "admin", ttlHours: 24 }, { kind: "cli" })
+  ).code;
 }
 
-function show(entry: ChatEntry, numbering: Map<number, { messageId: number; label: string }>): string {
+function show(
+  entry: ChatEntry,
+  numbering: Map<number, { messageId: number; label: string }>,
+): string {
   const lines: string[] = [];
-  const body = entry.text ?? entry.caption ?? `[${entry.kind}${entry.document?.fileName ? ` ${entry.document.fileName}` : ""}]`;
+  const body =
+    entry.text ??
+    entry.caption ??
+    `[${entry.kind}${entry.document?.fileName ? ` ${entry.document.fileName}` : ""}]`;
   lines.push(...body.split("\n").map((l) => `  │ ${l}`));
   for (const row of entry.buttons) {
     const cells = row.map((label) => {
@@ -58,7 +103,12 @@ function show(entry: ChatEntry, numbering: Map<number, { messageId: number; labe
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { role: { type: "string", default: "parent" }, lang: { type: "string", default: "en" } } });
+  const { values } = parseArgs({
+    options: {
+      role: { type: "string", default: "parent" },
+      lang: { type: "string", default: "en" },
+    },
+  });
   const role = values.role!;
   if (!["parent", "facilitator", "researcher", "admin"].includes(role)) {
     process.stderr.write("--role must be parent, facilitator, researcher or admin\n");
@@ -89,7 +139,9 @@ async function main(): Promise<number> {
     }
   };
   sandbox.state.events.on("change", render);
-  process.stdout.write(`Circle chat as a ${role}. Type text or /commands; a number presses that button; Ctrl+D quits.\n`);
+  process.stdout.write(
+    `Circle chat as a ${role}. Type text or /commands; a number presses that button; Ctrl+D quits.\n`,
+  );
   user.sendText(`/start ${code}`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "> " });
   rl.prompt();

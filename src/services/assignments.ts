@@ -12,12 +12,24 @@ export interface Assignment {
   respondent: Respondent;
 }
 
-export function responseSetKey(a: { participantId: number | null; sessionId?: number | null; slot: string; instrumentId: string; respondent: string }): string {
-  return [a.participantId ?? "-", a.sessionId ?? "-", a.slot, a.instrumentId, a.respondent].join("|");
+export function responseSetKey(a: {
+  participantId: number | null;
+  sessionId?: number | null;
+  slot: string;
+  instrumentId: string;
+  respondent: string;
+}): string {
+  return [a.participantId ?? "-", a.sessionId ?? "-", a.slot, a.instrumentId, a.respondent].join(
+    "|",
+  );
 }
 
 /** Instruments the study assigns at a timepoint to a participant of this arm (null = no arm). */
-export function timepointAssignments(flows: LoadedFlows, timepoint: string, arm: string | null): Assignment[] {
+export function timepointAssignments(
+  flows: LoadedFlows,
+  timepoint: string,
+  arm: string | null,
+): Assignment[] {
   const out: Assignment[] = [];
   const armKey = arm ?? "none";
   for (const a of flows.study.assignments.timepoints) {
@@ -26,7 +38,8 @@ export function timepointAssignments(flows: LoadedFlows, timepoint: string, arm:
     for (const respondent of ["parent", "child"] as const) {
       for (const id of a[respondent]) {
         const instrument = flows.instruments.get(id);
-        if (instrument) out.push({ slot: timepoint, timepoint, sessionId: null, instrument, respondent });
+        if (instrument)
+          out.push({ slot: timepoint, timepoint, sessionId: null, instrument, respondent });
       }
     }
   }
@@ -41,7 +54,13 @@ export async function createResponseSets(
 ): Promise<number> {
   let created = 0;
   for (const a of assignments) {
-    const key = responseSetKey({ participantId, sessionId: a.sessionId, slot: a.slot, instrumentId: a.instrument.id, respondent: a.respondent });
+    const key = responseSetKey({
+      participantId,
+      sessionId: a.sessionId,
+      slot: a.slot,
+      instrumentId: a.instrument.id,
+      respondent: a.respondent,
+    });
     const existing = await tx.responseSet.findUnique({ where: { key } });
     if (existing) continue;
     const rs = await tx.responseSet.create({
@@ -71,10 +90,21 @@ export async function createResponseSets(
 }
 
 /** Opens a timepoint for one participant (idempotent). Withdrawn or non-consented participants get nothing. */
-export async function openTimepoint(tx: Tx, flows: LoadedFlows, participantId: number, timepoint: string, actor: AuditActor): Promise<number> {
+export async function openTimepoint(
+  tx: Tx,
+  flows: LoadedFlows,
+  participantId: number,
+  timepoint: string,
+  actor: AuditActor,
+): Promise<number> {
   const p = await tx.participant.findUniqueOrThrow({ where: { id: participantId } });
   if (p.status !== "consented") return 0;
-  return createResponseSets(tx, participantId, timepointAssignments(flows, timepoint, p.arm), actor);
+  return createResponseSets(
+    tx,
+    participantId,
+    timepointAssignments(flows, timepoint, p.arm),
+    actor,
+  );
 }
 
 /** Chronological order of slots: timepoints in study order, sessions between the first two, then the group end. */

@@ -33,7 +33,12 @@ export interface CreateInviteInput {
   ttlHours: number;
 }
 
-export async function createInvite(db: Db, input: CreateInviteInput, actor: AuditActor, now = new Date()) {
+export async function createInvite(
+  db: Db,
+  input: CreateInviteInput,
+  actor: AuditActor,
+  now = new Date(),
+) {
   if (input.role === "parent" && !input.participantCode) {
     throw new DomainError("a parent invite needs --participant <code>");
   }
@@ -46,8 +51,11 @@ export async function createInvite(db: Db, input: CreateInviteInput, actor: Audi
   const code = newInviteCode();
   const expiresAt = new Date(now.getTime() + input.ttlHours * 3600_000);
   await db.$transaction(async (tx) => {
-    const participant = input.participantCode ? await findParticipant(tx, input.participantCode) : null;
-    if (participant?.status === "withdrawn") throw new DomainError(`participant "${participant.code}" has withdrawn`);
+    const participant = input.participantCode
+      ? await findParticipant(tx, input.participantCode)
+      : null;
+    if (participant?.status === "withdrawn")
+      throw new DomainError(`participant "${participant.code}" has withdrawn`);
     let groupId: number | null = null;
     if (input.group) {
       const g = await tx.group.findUnique({ where: { name: input.group } });
@@ -55,21 +63,35 @@ export async function createInvite(db: Db, input: CreateInviteInput, actor: Audi
       groupId = g.id;
     }
     const invite = await tx.invite.create({
-      data: { codeHash: hashInviteCode(code), role: input.role, participantId: participant?.id ?? null, groupId, expiresAt },
+      data: {
+        codeHash: hashInviteCode(code),
+        role: input.role,
+        participantId: participant?.id ?? null,
+        groupId,
+        expiresAt,
+      },
     });
     await audit(tx, {
       actor,
       action: "invite.create",
       entity: "Invite",
       entityId: invite.id,
-      data: { role: input.role, participant: participant?.code ?? null, group: input.group ?? null, expiresAt: expiresAt.toISOString() },
+      data: {
+        role: input.role,
+        participant: participant?.code ?? null,
+        group: input.group ?? null,
+        expiresAt: expiresAt.toISOString(),
+      },
     });
   });
   return { code, expiresAt };
 }
 
 export type InviteCheck =
-  | { ok: true; invite: { id: number; role: Role; participantId: number | null; groupId: number | null } }
+  | {
+      ok: true;
+      invite: { id: number; role: Role; participantId: number | null; groupId: number | null };
+    }
   | { ok: false; reason: "invalid" | "used" | "expired" | "throttled" };
 
 export const THROTTLE_MAX_FAILURES = 5;
@@ -91,7 +113,12 @@ export async function isThrottled(db: Tx, keyHash: string, now = new Date()): Pr
  * Looks up a code for redemption from a chat. Wrong codes count towards the throttle; a
  * throttled chat is refused before the code is even looked up (so brute force learns nothing).
  */
-export async function checkInvite(db: Tx, code: string, chatId: number | string, now = new Date()): Promise<InviteCheck> {
+export async function checkInvite(
+  db: Tx,
+  code: string,
+  chatId: number | string,
+  now = new Date(),
+): Promise<InviteCheck> {
   const key = await throttleKey(db, chatId);
   if (await isThrottled(db, key, now)) return { ok: false, reason: "throttled" };
   const invite = /^[A-Za-z0-9_-]{1,64}$/.test(code)
@@ -106,12 +133,25 @@ export async function checkInvite(db: Tx, code: string, chatId: number | string,
   if (invite.expiresAt.getTime() <= now.getTime()) return fail("expired");
   return {
     ok: true,
-    invite: { id: invite.id, role: invite.role as Role, participantId: invite.participantId, groupId: invite.groupId },
+    invite: {
+      id: invite.id,
+      role: invite.role as Role,
+      participantId: invite.participantId,
+      groupId: invite.groupId,
+    },
   };
 }
 
 /** Marks an invite used; returns false when another redemption won the race (single use). */
-export async function markInviteUsed(tx: Tx, inviteId: number, accountId: number, now = new Date()): Promise<boolean> {
-  const r = await tx.invite.updateMany({ where: { id: inviteId, usedAt: null }, data: { usedAt: now, usedByAccountId: accountId } });
+export async function markInviteUsed(
+  tx: Tx,
+  inviteId: number,
+  accountId: number,
+  now = new Date(),
+): Promise<boolean> {
+  const r = await tx.invite.updateMany({
+    where: { id: inviteId, usedAt: null },
+    data: { usedAt: now, usedByAccountId: accountId },
+  });
   return r.count === 1;
 }

@@ -32,7 +32,13 @@ export async function ensureGroup(tx: Tx, name: string, actor: AuditActor, arm?:
   const existing = await tx.group.findUnique({ where: { name } });
   if (existing) return existing;
   const group = await tx.group.create({ data: { name, arm: arm ?? null } });
-  await audit(tx, { actor, action: "group.create", entity: "Group", entityId: group.id, data: { name, arm: arm ?? null } });
+  await audit(tx, {
+    actor,
+    action: "group.create",
+    entity: "Group",
+    entityId: group.id,
+    data: { name, arm: arm ?? null },
+  });
   return group;
 }
 
@@ -43,7 +49,9 @@ export async function addParticipant(
   opts: { seed?: string | undefined } = {},
 ) {
   if (!CODE_PATTERN.test(input.code)) {
-    throw new DomainError(`participant code "${input.code}" must be 2–32 letters, digits, "-" or "_"`);
+    throw new DomainError(
+      `participant code "${input.code}" must be 2–32 letters, digits, "-" or "_"`,
+    );
   }
   if (!Number.isInteger(input.ageYears) || input.ageYears < 0 || input.ageYears > 25) {
     throw new DomainError(`age must be a whole number of years between 0 and 25`);
@@ -72,7 +80,14 @@ export async function addParticipant(
       action: "participant.add",
       entity: "Participant",
       entityId: p.id,
-      data: { code: p.code, arm: p.arm, armChoice: input.arm, gender: p.gender, ageYears: p.ageYears, group: input.group ?? null },
+      data: {
+        code: p.code,
+        arm: p.arm,
+        armChoice: input.arm,
+        gender: p.gender,
+        ageYears: p.ageYears,
+        group: input.group ?? null,
+      },
     });
     return p;
   });

@@ -43,7 +43,10 @@ export async function allocate(
     orderBy: { position: "asc" },
   });
   if (!next) {
-    const last = await tx.allocation.findFirst({ where: { stratum }, orderBy: { position: "desc" } });
+    const last = await tx.allocation.findFirst({
+      where: { stratum },
+      orderBy: { position: "desc" },
+    });
     const block = (last?.block ?? 0) + 1;
     const startPosition = (last?.position ?? 0) + 1;
     const arms = blockSequence(seed, stratum, block);

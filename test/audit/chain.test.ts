@@ -9,8 +9,16 @@ let tmp: TempDb;
 beforeEach(async () => {
   tmp = await tempDatabase();
   for (const code of ["A1", "A2", "A3"]) {
-    await addParticipant(tmp.db, { code, arm: "random", gender: "female", ageYears: 9 }, { kind: "cli" });
-    await createInvite(tmp.db, { role: "parent", participantCode: code, ttlHours: 1 }, { kind: "cli" });
+    await addParticipant(
+      tmp.db,
+      { code, arm: "random", gender: "female", ageYears: 9 },
+      { kind: "cli" },
+    );
+    await createInvite(
+      tmp.db,
+      { role: "parent", participantCode: code, ttlHours: 1 },
+      { kind: "cli" },
+    );
   }
 });
 afterEach(async () => tmp.cleanup());
@@ -18,7 +26,11 @@ afterEach(async () => tmp.cleanup());
 async function cli(...args: string[]) {
   let out = "";
   let err = "";
-  const r = await runCli(args, { env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" }, stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const r = await runCli(args, {
+    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" },
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+  });
   return { code: r.code, out, err };
 }
 
@@ -34,7 +46,9 @@ describe("audit chain", () => {
   });
 
   it("catches an edited row at that row, with exit 1", async () => {
-    await tmp.db.$executeRawUnsafe(`UPDATE "AuditEvent" SET "data" = '{"code":"FORGED"}' WHERE "seq" = 5`);
+    await tmp.db.$executeRawUnsafe(
+      `UPDATE "AuditEvent" SET "data" = '{"code":"FORGED"}' WHERE "seq" = 5`,
+    );
     const v = await verifyAuditChain(tmp.db);
     expect(v).toMatchObject({ ok: false, brokenAt: { seq: 5 } });
     const r = await cli("audit", "verify");
@@ -44,11 +58,19 @@ describe("audit chain", () => {
 
   it("catches a deleted row and a re-hashed forgery that does not link to its predecessor", async () => {
     await tmp.db.$executeRawUnsafe(`DELETE FROM "AuditEvent" WHERE "seq" = 3`);
-    expect(await verifyAuditChain(tmp.db)).toMatchObject({ ok: false, brokenAt: { seq: 3, reason: "event missing" } });
+    expect(await verifyAuditChain(tmp.db)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 3, reason: "event missing" },
+    });
   });
 
   it("catches a changed previous-hash link", async () => {
-    await tmp.db.$executeRawUnsafe(`UPDATE "AuditEvent" SET "prevHash" = '${"f".repeat(64)}' WHERE "seq" = 7`);
-    expect(await verifyAuditChain(tmp.db)).toMatchObject({ ok: false, brokenAt: { seq: 7, reason: "previous-hash link broken" } });
+    await tmp.db.$executeRawUnsafe(
+      `UPDATE "AuditEvent" SET "prevHash" = '${"f".repeat(64)}' WHERE "seq" = 7`,
+    );
+    expect(await verifyAuditChain(tmp.db)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 7, reason: "previous-hash link broken" },
+    });
   });
 });

@@ -16,9 +16,18 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-async function parentInvite(code: string, arm: "experimental" | "control" | "none" = "experimental") {
+async function parentInvite(
+  code: string,
+  arm: "experimental" | "control" | "none" = "experimental",
+) {
   await addParticipant(tb.db, { code, arm, gender: "male", ageYears: 8 }, { kind: "cli" });
-  return (await createInvite(tb.db, { role: "parent", participantCode: code, ttlHours: 24 }, { kind: "cli" })).code;
+  return (
+    await createInvite(
+      tb.db,
+      { role: "parent", participantCode: code, ttlHours: 24 },
+      { kind: "cli" },
+    )
+  ).code;
 }
 
 describe("parent journey", () => {
@@ -89,7 +98,9 @@ describe("parent journey", () => {
     expect(again.last().text).toMatch(/everything for now/);
 
     const sets = await tb.db.responseSet.findMany({ include: { answers: true } });
-    const assigned = flows.study.assignments.timepoints.filter((a) => a.timepoint === "pre" && (!a.arms || a.arms.includes("experimental")));
+    const assigned = flows.study.assignments.timepoints.filter(
+      (a) => a.timepoint === "pre" && (!a.arms || a.arms.includes("experimental")),
+    );
     const expectedIds = assigned.flatMap((a) => [...a.parent, ...a.child]);
     expect(sets.map((s) => s.instrumentId).sort()).toEqual([...expectedIds].sort());
     for (const s of sets) {

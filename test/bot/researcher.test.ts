@@ -15,7 +15,10 @@ beforeEach(async () => {
   tmp = await tempDatabase();
   tb = makeTestBot(tmp.db, tmp.url, { features: [researcherFeature] });
   const csv = readFileSync("test/fixtures/report/answers.csv", "utf8");
-  const r = await importAnswers(tmp.db, shippedFlows(), csv, { file: "answers.csv", actor: { kind: "cli" } });
+  const r = await importAnswers(tmp.db, shippedFlows(), csv, {
+    file: "answers.csv",
+    actor: { kind: "cli" },
+  });
   expect(r.ok).toBe(true);
 });
 afterEach(async () => {
@@ -25,8 +28,17 @@ afterEach(async () => {
 
 async function enrol(role: "researcher" | "parent", userId: number) {
   const participantCode = role === "parent" ? "PX1" : undefined;
-  if (participantCode) await addParticipant(tb.db, { code: participantCode, arm: "control", gender: "female", ageYears: 9 }, { kind: "cli" });
-  const { code } = await createInvite(tb.db, { role, participantCode, ttlHours: 1 }, { kind: "cli" });
+  if (participantCode)
+    await addParticipant(
+      tb.db,
+      { code: participantCode, arm: "control", gender: "female", ageYears: 9 },
+      { kind: "cli" },
+    );
+  const { code } = await createInvite(
+    tb.db,
+    { role, participantCode, ttlHours: 1 },
+    { kind: "cli" },
+  );
   const u = tb.user(userId);
   await u.send(`/start ${code}`);
   return u;
@@ -45,7 +57,9 @@ describe("researcher commands", () => {
     expect(docs).toHaveLength(1);
     expect(msgs.some((m) => /ANCOVA/.test(m.text))).toBe(true);
     const docCall = tb.tg.callsOf("sendDocument")[0]!;
-    expect((docCall.payload.document as { filename?: string }).filename).toBe("report-social-skills.html");
+    expect((docCall.payload.document as { filename?: string }).filename).toBe(
+      "report-social-skills.html",
+    );
 
     await r.send("/export");
     const zipCall = tb.tg.callsOf("sendDocument")[1]!;
@@ -53,7 +67,9 @@ describe("researcher commands", () => {
     expect(file.filename).toMatch(/^circle-export-\d{4}-\d{2}-\d{2}\.zip$/);
     const raw = new Uint8Array(file.fileData);
     const entries = unzipSync(raw);
-    expect(Object.keys(entries)).toEqual(expect.arrayContaining(["answers_long.csv", "scores_wide.csv", "codebook.json"]));
+    expect(Object.keys(entries)).toEqual(
+      expect.arrayContaining(["answers_long.csv", "scores_wide.csv", "codebook.json"]),
+    );
     expect(await tb.db.auditEvent.count({ where: { action: "export" } })).toBe(1);
     expect(tb.tg.rejections).toEqual([]);
   });

@@ -11,7 +11,11 @@ afterEach(async () => tmp.cleanup());
 async function cli(...args: string[]) {
   let out = "";
   let err = "";
-  const r = await runCli(args, { env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" }, stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const r = await runCli(args, {
+    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" },
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+  });
   return { code: r.code, out, err };
 }
 
@@ -20,9 +24,13 @@ describe("circle account alerts", () => {
     const admin = await tmp.db.account.create({ data: { telegramUserId: "11", role: "admin" } });
     const parent = await tmp.db.account.create({ data: { telegramUserId: "12", role: "parent" } });
     expect((await cli("account", "alerts", String(admin.id), "--on")).code).toBe(0);
-    expect((await tmp.db.account.findUniqueOrThrow({ where: { id: admin.id } })).alertsOptIn).toBe(true);
+    expect((await tmp.db.account.findUniqueOrThrow({ where: { id: admin.id } })).alertsOptIn).toBe(
+      true,
+    );
     expect((await cli("account", "alerts", String(admin.id), "--off")).code).toBe(0);
-    expect((await tmp.db.account.findUniqueOrThrow({ where: { id: admin.id } })).alertsOptIn).toBe(false);
+    expect((await tmp.db.account.findUniqueOrThrow({ where: { id: admin.id } })).alertsOptIn).toBe(
+      false,
+    );
     expect(await tmp.db.auditEvent.count({ where: { action: "account.alerts" } })).toBe(2);
     expect((await cli("account", "alerts", String(parent.id), "--on")).code).toBe(1);
     expect((await cli("account", "alerts", String(admin.id))).code).toBe(2);

@@ -11,21 +11,54 @@ afterEach(async () => tmp.cleanup());
 async function cli(...args: string[]) {
   let out = "";
   let err = "";
-  const r = await runCli(args, { env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent", BOT_USERNAME: "circle_bot" }, stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const r = await runCli(args, {
+    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent", BOT_USERNAME: "circle_bot" },
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+  });
   return { code: r.code, out, err };
 }
 
 describe("circle participant / invite", () => {
   it("adds participants and prints an invite with a t.me deep link", async () => {
-    expect((await cli("participant", "add", "P01", "--arm", "experimental", "--gender", "female", "--age", "7", "--group", "g1")).code).toBe(0);
-    const dup = await cli("participant", "add", "P01", "--arm", "control", "--gender", "female", "--age", "7");
+    expect(
+      (
+        await cli(
+          "participant",
+          "add",
+          "P01",
+          "--arm",
+          "experimental",
+          "--gender",
+          "female",
+          "--age",
+          "7",
+          "--group",
+          "g1",
+        )
+      ).code,
+    ).toBe(0);
+    const dup = await cli(
+      "participant",
+      "add",
+      "P01",
+      "--arm",
+      "control",
+      "--gender",
+      "female",
+      "--age",
+      "7",
+    );
     expect(dup.code).toBe(1);
     expect(dup.err).toMatch(/already exists/);
     const inv = await cli("invite", "create", "--role", "parent", "--participant", "P01");
     expect(inv.code).toBe(0);
     const json = JSON.parse(inv.out) as { code: string; link: string | null };
     expect(json.link).toBe(`https://t.me/circle_bot?start=${json.code}`);
-    const p = await tmp.db.participant.findUniqueOrThrow({ where: { code: "P01" }, include: { group: true } });
+    const p = await tmp.db.participant.findUniqueOrThrow({
+      where: { code: "P01" },
+      include: { group: true },
+    });
     expect(p.group?.name).toBe("g1");
   });
 
@@ -44,7 +77,13 @@ describe("circle participant / invite", () => {
   });
 
   it("--help works everywhere", async () => {
-    for (const args of [["--help"], ["participant", "add", "--help"], ["invite", "create", "--help"], ["report", "--help"], ["audit", "verify", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["participant", "add", "--help"],
+      ["invite", "create", "--help"],
+      ["report", "--help"],
+      ["audit", "verify", "--help"],
+    ]) {
       const r = await cli(...args);
       expect(r.code, args.join(" ")).toBe(0);
       expect(r.out).toMatch(/Usage: circle/);

@@ -28,7 +28,9 @@ describe("configuration", () => {
         expect((e as Error).message).toContain(k);
       }
     }
-    expect(() => loadConfig(env({ WEBHOOK_URL: "https://example.org/hook" }))).toThrow(/WEBHOOK_SECRET/);
+    expect(() => loadConfig(env({ WEBHOOK_URL: "https://example.org/hook" }))).toThrow(
+      /WEBHOOK_SECRET/,
+    );
   });
 
   it("lists every variable in .env.example", () => {

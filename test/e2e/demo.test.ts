@@ -19,7 +19,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "circle-e2e-"));
   out = join(dir, "demo-output");
   env = { ...process.env, DATABASE_URL: `file:${join(dir, "circle.db")}`, LOG_LEVEL: "info" };
-  const r = await run(process.execPath, ["bin/demo.mjs", "--fast", "--keep", "--seed", "11", "--out", out], { env, maxBuffer: 20 * 1024 * 1024, timeout: 280_000 });
+  const r = await run(
+    process.execPath,
+    ["bin/demo.mjs", "--fast", "--keep", "--seed", "11", "--out", out],
+    { env, maxBuffer: 20 * 1024 * 1024, timeout: 280_000 },
+  );
   demoStdout = r.stdout;
 }, 300_000);
 
@@ -28,7 +32,10 @@ afterAll(() => {
 });
 
 async function circle(...args: string[]) {
-  const r = await run(process.execPath, ["bin/circle.mjs", ...args], { env, maxBuffer: 20 * 1024 * 1024 });
+  const r = await run(process.execPath, ["bin/circle.mjs", ...args], {
+    env,
+    maxBuffer: 20 * 1024 * 1024,
+  });
   return r.stdout;
 }
 
@@ -49,7 +56,13 @@ describe("npm run demo (bot process + sandbox over HTTP)", () => {
 
   it("kept the database: circle progress --json shows six logged sessions with attendance and satisfaction replies", async () => {
     const progress = JSON.parse(await circle("progress", "--json")) as {
-      sessions: { number: number; status: string; attendance: number; logComplete: boolean; satisfaction: { responses: number; mean: number | null } }[];
+      sessions: {
+        number: number;
+        status: string;
+        attendance: number;
+        logComplete: boolean;
+        satisfaction: { responses: number; mean: number | null };
+      }[];
       participants: { code: string; status: string }[];
     };
     expect(progress.sessions.map((s) => s.number)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -67,11 +80,18 @@ describe("npm run demo (bot process + sandbox over HTTP)", () => {
   });
 
   it("the effect report shows the experimental arm improving most in behaviour patterns and interpersonal cognition", async () => {
-    const report = JSON.parse(await circle("report", "--instrument", "social-skills", "--json")) as {
+    const report = JSON.parse(
+      await circle("report", "--instrument", "social-skills", "--json"),
+    ) as {
       scores: { id: string; between: { ancova: { effect: number | null } } }[];
     };
-    const effect = Object.fromEntries(report.scores.map((s) => [s.id, s.between.ancova.effect ?? 0]));
-    const ranked = Object.entries(effect).filter(([id]) => id !== "total").sort((a, b) => b[1] - a[1]).map(([id]) => id);
+    const effect = Object.fromEntries(
+      report.scores.map((s) => [s.id, s.between.ancova.effect ?? 0]),
+    );
+    const ranked = Object.entries(effect)
+      .filter(([id]) => id !== "total")
+      .sort((a, b) => b[1] - a[1])
+      .map(([id]) => id);
     expect(ranked.slice(0, 2).sort()).toEqual(["behaviour_patterns", "interpersonal_cognition"]);
     expect(await circle("audit", "verify")).toMatch(/audit chain ok/);
   });
@@ -80,11 +100,15 @@ describe("npm run demo (bot process + sandbox over HTTP)", () => {
     const exportDir = join(dir, "export");
     await circle("export", "--out", exportDir);
     const files = readdirSync(exportDir).map((f) => join(exportDir, f));
-    const texts = [...files.map((f) => readFileSync(f, "utf8")), readFileSync(join(out, "bot.log"), "utf8")];
+    const texts = [
+      ...files.map((f) => readFileSync(f, "utf8")),
+      readFileSync(join(out, "bot.log"), "utf8"),
+    ];
     expect(texts.join("").length).toBeGreaterThan(10_000);
     const forbidden = [/7310000\d{3}/, /7320000001/, /7330000001/, /_tg\b/, /zqx/, /Familyname/];
     for (const [i, text] of texts.entries()) {
-      for (const f of forbidden) expect(f.test(text), `${f} in ${i < files.length ? files[i] : "bot.log"}`).toBe(false);
+      for (const f of forbidden)
+        expect(f.test(text), `${f} in ${i < files.length ? files[i] : "bot.log"}`).toBe(false);
     }
   });
 });

@@ -14,11 +14,19 @@ describe("permuted-block randomisation stratified by gender", () => {
     const arms: Record<string, string[]> = { male: [], female: [] };
     for (let i = 0; i < 24; i++) {
       const gender = i % 3 === 0 ? "female" : "male";
-      const p = await addParticipant(tmp.db, { code: `R${i}`, arm: "random", gender, ageYears: 8 }, { kind: "cli" }, { seed: "seed-1" });
+      const p = await addParticipant(
+        tmp.db,
+        { code: `R${i}`, arm: "random", gender, ageYears: 8 },
+        { kind: "cli" },
+        { seed: "seed-1" },
+      );
       arms[gender]!.push(p.arm!);
     }
     for (const gender of ["male", "female"]) {
-      const rows = await tmp.db.allocation.findMany({ where: { stratum: gender }, orderBy: { position: "asc" } });
+      const rows = await tmp.db.allocation.findMany({
+        where: { stratum: gender },
+        orderBy: { position: "asc" },
+      });
       const blocks = new Map<number, string[]>();
       for (const r of rows) blocks.set(r.block, [...(blocks.get(r.block) ?? []), r.arm]);
       for (const [block, list] of blocks) {
@@ -33,8 +41,12 @@ describe("permuted-block randomisation stratified by gender", () => {
   });
 
   it("changes with the seed", () => {
-    const a = Array.from({ length: 10 }, (_, b) => blockSequence("s1", "male", b + 1).join()).join("|");
-    const b = Array.from({ length: 10 }, (_, k) => blockSequence("s2", "male", k + 1).join()).join("|");
+    const a = Array.from({ length: 10 }, (_, b) => blockSequence("s1", "male", b + 1).join()).join(
+      "|",
+    );
+    const b = Array.from({ length: 10 }, (_, k) => blockSequence("s2", "male", k + 1).join()).join(
+      "|",
+    );
     expect(a).not.toEqual(b);
   });
 });

@@ -29,13 +29,32 @@ export interface TestBot {
 }
 
 export function testConfig(url: string) {
-  return loadConfig({ DATABASE_URL: url, BOT_TOKEN: "1:test", LOG_LEVEL: "silent" } as NodeJS.ProcessEnv);
+  return loadConfig({
+    DATABASE_URL: url,
+    BOT_TOKEN: "1:test",
+    LOG_LEVEL: "silent",
+  } as NodeJS.ProcessEnv);
 }
 
-export function makeTestBot(db: Db, url: string, opts: { tg?: FakeTelegram; flows?: LoadedFlows; now?: () => Date; features?: CreateBotOptions["features"] } = {}): TestBot {
+export function makeTestBot(
+  db: Db,
+  url: string,
+  opts: {
+    tg?: FakeTelegram;
+    flows?: LoadedFlows;
+    now?: () => Date;
+    features?: CreateBotOptions["features"];
+  } = {},
+): TestBot {
   const tg = opts.tg ?? new FakeTelegram();
   const { bot, services } = createBot(
-    { db, flows: opts.flows ?? shippedFlows(), config: testConfig(url), logger: silentLogger, ...(opts.now ? { now: opts.now } : {}) },
+    {
+      db,
+      flows: opts.flows ?? shippedFlows(),
+      config: testConfig(url),
+      logger: silentLogger,
+      ...(opts.now ? { now: opts.now } : {}),
+    },
     { token: "1:test", botInfo: BOT_INFO, ...(opts.features ? { features: opts.features } : {}) },
   );
   tg.install(bot);

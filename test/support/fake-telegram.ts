@@ -110,30 +110,48 @@ export class FakeTelegram {
       try {
         text = parseHtml(html).text;
       } catch (e) {
-        if (e instanceof HtmlParseError) throw new ApiFailure({ code: 400, description: `Bad Request: can't parse entities: ${e.message}` });
+        if (e instanceof HtmlParseError)
+          throw new ApiFailure({
+            code: 400,
+            description: `Bad Request: can't parse entities: ${e.message}`,
+          });
         throw e;
       }
     }
-    if (text.trim().length === 0) throw new ApiFailure({ code: 400, description: "Bad Request: message text is empty" });
-    if (text.length > limit) throw new ApiFailure({ code: 400, description: limit === 4096 ? "Bad Request: message is too long" : "Bad Request: message caption is too long" });
+    if (text.trim().length === 0)
+      throw new ApiFailure({ code: 400, description: "Bad Request: message text is empty" });
+    if (text.length > limit)
+      throw new ApiFailure({
+        code: 400,
+        description:
+          limit === 4096
+            ? "Bad Request: message is too long"
+            : "Bad Request: message caption is too long",
+      });
     return text;
   }
 
   private checkKeyboard(markup: unknown): InlineKeyboardButton[][] {
-    const kb = (markup as { inline_keyboard?: InlineKeyboardButton[][] } | undefined)?.inline_keyboard ?? [];
+    const kb =
+      (markup as { inline_keyboard?: InlineKeyboardButton[][] } | undefined)?.inline_keyboard ?? [];
     for (const row of kb)
       for (const b of row) {
         const data = (b as { callback_data?: string }).callback_data;
         if (data !== undefined && (Buffer.byteLength(data, "utf8") > 64 || data.length === 0))
           throw new ApiFailure({ code: 400, description: "Bad Request: BUTTON_DATA_INVALID" });
-        if (!b.text) throw new ApiFailure({ code: 400, description: "Bad Request: text buttons are unallowed in the inline keyboard" });
+        if (!b.text)
+          throw new ApiFailure({
+            code: 400,
+            description: "Bad Request: text buttons are unallowed in the inline keyboard",
+          });
       }
     return kb;
   }
 
   private chatOf(p: Record<string, unknown>): number {
     const chatId = Number(p.chat_id);
-    if (this.blocked.has(chatId)) throw new ApiFailure({ code: 403, description: "Forbidden: bot was blocked by the user" });
+    if (this.blocked.has(chatId))
+      throw new ApiFailure({ code: 403, description: "Forbidden: bot was blocked by the user" });
     return chatId;
   }
 
@@ -141,12 +159,18 @@ export class FakeTelegram {
     const list = this.chats.get(m.chatId) ?? [];
     list.push(m);
     this.chats.set(m.chatId, list);
-    return { message_id: m.messageId, date: Math.floor(Date.now() / 1000), chat: { id: m.chatId, type: "private", first_name: "X" }, text: m.text } as Message;
+    return {
+      message_id: m.messageId,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: m.chatId, type: "private", first_name: "X" },
+      text: m.text,
+    } as Message;
   }
 
   private find(p: Record<string, unknown>): FakeMessage {
     const m = this.messages(Number(p.chat_id)).find((x) => x.messageId === Number(p.message_id));
-    if (!m) throw new ApiFailure({ code: 400, description: "Bad Request: message to edit not found" });
+    if (!m)
+      throw new ApiFailure({ code: 400, description: "Bad Request: message to edit not found" });
     return m;
   }
 
@@ -159,7 +183,15 @@ export class FakeTelegram {
         const html = String(p.text ?? "");
         const text = this.checkText(html, p.parse_mode);
         const keyboard = this.checkKeyboard(p.reply_markup);
-        return this.store({ chatId, messageId: this.nextMessageId++, text, html, keyboard, edits: 0, kind: "text" });
+        return this.store({
+          chatId,
+          messageId: this.nextMessageId++,
+          text,
+          html,
+          keyboard,
+          edits: 0,
+          kind: "text",
+        });
       }
       case "editMessageText": {
         const m = this.find(p);
@@ -167,7 +199,11 @@ export class FakeTelegram {
         const text = this.checkText(html, p.parse_mode);
         const keyboard = this.checkKeyboard(p.reply_markup);
         if (text === m.text && JSON.stringify(keyboard) === JSON.stringify(m.keyboard))
-          throw new ApiFailure({ code: 400, description: "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message" });
+          throw new ApiFailure({
+            code: 400,
+            description:
+              "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+          });
         Object.assign(m, { text, html, keyboard, edits: m.edits + 1 });
         return true;
       }
@@ -175,24 +211,48 @@ export class FakeTelegram {
         const m = this.find(p);
         const keyboard = this.checkKeyboard(p.reply_markup);
         if (JSON.stringify(keyboard) === JSON.stringify(m.keyboard))
-          throw new ApiFailure({ code: 400, description: "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message" });
+          throw new ApiFailure({
+            code: 400,
+            description:
+              "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+          });
         Object.assign(m, { keyboard, edits: m.edits + 1 });
         return true;
       }
       case "answerCallbackQuery": {
         const id = String(p.callback_query_id);
-        if (this.answered.has(id)) throw new ApiFailure({ code: 400, description: "Bad Request: query is too old and response timeout expired or query ID is invalid" });
+        if (this.answered.has(id))
+          throw new ApiFailure({
+            code: 400,
+            description:
+              "Bad Request: query is too old and response timeout expired or query ID is invalid",
+          });
         this.answered.add(id);
-        if (p.text !== undefined && String(p.text).length > 200) throw new ApiFailure({ code: 400, description: "Bad Request: MESSAGE_TOO_LONG" });
+        if (p.text !== undefined && String(p.text).length > 200)
+          throw new ApiFailure({ code: 400, description: "Bad Request: MESSAGE_TOO_LONG" });
         return true;
       }
       case "sendDocument":
       case "sendPhoto": {
         const chatId = this.chatOf(p);
-        const caption = p.caption === undefined ? undefined : this.checkText(String(p.caption), p.parse_mode, 1024);
+        const caption =
+          p.caption === undefined
+            ? undefined
+            : this.checkText(String(p.caption), p.parse_mode, 1024);
         return {
-          ...this.store({ chatId, messageId: this.nextMessageId++, text: caption ?? "", html: String(p.caption ?? ""), keyboard: [], edits: 0, kind: method === "sendPhoto" ? "photo" : "document", caption }),
-          ...(method === "sendPhoto" ? { photo: [{ file_id: "p", file_unique_id: "p", width: 1, height: 1 }] } : { document: { file_id: "d", file_unique_id: "d" } }),
+          ...this.store({
+            chatId,
+            messageId: this.nextMessageId++,
+            text: caption ?? "",
+            html: String(p.caption ?? ""),
+            keyboard: [],
+            edits: 0,
+            kind: method === "sendPhoto" ? "photo" : "document",
+            caption,
+          }),
+          ...(method === "sendPhoto"
+            ? { photo: [{ file_id: "p", file_unique_id: "p", width: 1, height: 1 }] }
+            : { document: { file_id: "d", file_unique_id: "d" } }),
         };
       }
       case "setMyCommands":
@@ -204,12 +264,19 @@ export class FakeTelegram {
       case "deleteMessage": {
         const list = this.messages(Number(p.chat_id));
         const i = list.findIndex((x) => x.messageId === Number(p.message_id));
-        if (i < 0) throw new ApiFailure({ code: 400, description: "Bad Request: message to delete not found" });
+        if (i < 0)
+          throw new ApiFailure({
+            code: 400,
+            description: "Bad Request: message to delete not found",
+          });
         list.splice(i, 1);
         return true;
       }
       default:
-        throw new ApiFailure({ code: 404, description: `Not Found: method ${method} is not faked` });
+        throw new ApiFailure({
+          code: 404,
+          description: `Not Found: method ${method} is not faked`,
+        });
     }
   }
 }
@@ -228,7 +295,13 @@ export class FakeUser {
   ) {}
 
   private from() {
-    return { id: this.id, is_bot: false, first_name: `User${this.id}`, username: `user${this.id}`, language_code: this.languageCode };
+    return {
+      id: this.id,
+      is_bot: false,
+      first_name: `User${this.id}`,
+      username: `user${this.id}`,
+      language_code: this.languageCode,
+    };
   }
 
   private chat() {
@@ -238,13 +311,22 @@ export class FakeUser {
   message(extra: Record<string, unknown>): Update {
     return {
       update_id: nextUpdateId++,
-      message: { message_id: this.nextInbound++, date: Math.floor(Date.now() / 1000), chat: this.chat(), from: this.from(), ...extra },
+      message: {
+        message_id: this.nextInbound++,
+        date: Math.floor(Date.now() / 1000),
+        chat: this.chat(),
+        from: this.from(),
+        ...extra,
+      },
     } as Update;
   }
 
   textUpdate(text: string): Update {
     const m = /^\/\w+/.exec(text);
-    return this.message({ text, ...(m ? { entities: [{ type: "bot_command", offset: 0, length: m[0].length }] } : {}) });
+    return this.message({
+      text,
+      ...(m ? { entities: [{ type: "bot_command", offset: 0, length: m[0].length }] } : {}),
+    });
   }
 
   pressUpdate(message: FakeMessage, data: string): Update {
@@ -255,7 +337,13 @@ export class FakeUser {
         from: this.from(),
         chat_instance: `ci${this.id}`,
         data,
-        message: { message_id: message.messageId, date: 0, chat: this.chat(), text: message.text, from: BOT_INFO },
+        message: {
+          message_id: message.messageId,
+          date: 0,
+          chat: this.chat(),
+          text: message.text,
+          from: BOT_INFO,
+        },
       },
     } as Update;
   }
@@ -269,7 +357,19 @@ export class FakeUser {
   }
 
   async sticker(): Promise<void> {
-    await this.deliver(this.message({ sticker: { file_id: "s1", file_unique_id: "s1", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } }));
+    await this.deliver(
+      this.message({
+        sticker: {
+          file_id: "s1",
+          file_unique_id: "s1",
+          type: "regular",
+          width: 512,
+          height: 512,
+          is_animated: false,
+          is_video: false,
+        },
+      }),
+    );
   }
 
   messages(): FakeMessage[] {
@@ -291,13 +391,23 @@ export class FakeUser {
   }
 
   button(message: FakeMessage, label: string | RegExp | ((text: string) => boolean)): string {
-    const match = (t: string) => (typeof label === "string" ? t === label : label instanceof RegExp ? label.test(t) : label(t));
-    for (const row of message.keyboard) for (const b of row) if (match(b.text)) return (b as { callback_data: string }).callback_data;
-    throw new Error(`no button ${String(label)} in: ${message.keyboard.flat().map((b) => b.text).join(" | ")}`);
+    const match = (t: string) =>
+      typeof label === "string" ? t === label : label instanceof RegExp ? label.test(t) : label(t);
+    for (const row of message.keyboard)
+      for (const b of row) if (match(b.text)) return (b as { callback_data: string }).callback_data;
+    throw new Error(
+      `no button ${String(label)} in: ${message.keyboard
+        .flat()
+        .map((b) => b.text)
+        .join(" | ")}`,
+    );
   }
 
   /** Presses a button on a message (default: the current question). Returns the update used. */
-  async press(label: string | RegExp | ((text: string) => boolean), message?: FakeMessage): Promise<Update> {
+  async press(
+    label: string | RegExp | ((text: string) => boolean),
+    message?: FakeMessage,
+  ): Promise<Update> {
     const m = message ?? this.current();
     const u = this.pressUpdate(m, this.button(m, label));
     await this.deliver(u);
@@ -307,7 +417,9 @@ export class FakeUser {
   /** The toast (answerCallbackQuery text) given to a query. */
   toastFor(update: Update): string | undefined {
     const id = update.callback_query?.id;
-    const c = this.tg.calls.find((x) => x.method === "answerCallbackQuery" && x.payload.callback_query_id === id);
+    const c = this.tg.calls.find(
+      (x) => x.method === "answerCallbackQuery" && x.payload.callback_query_id === id,
+    );
     return c ? ((c.payload.text as string | undefined) ?? "") : undefined;
   }
 }

@@ -29,7 +29,11 @@ export async function consentStep(s: Services, participantId: number): Promise<C
 
 export type RedeemOutcome =
   | { ok: true; account: Account; role: Role }
-  | { ok: false; reason: "invalid" | "used" | "expired" | "throttled" | "already-enrolled"; role?: string };
+  | {
+      ok: false;
+      reason: "invalid" | "used" | "expired" | "throttled" | "already-enrolled";
+      role?: string;
+    };
 
 export async function redeemInvite(
   s: Services,
@@ -43,7 +47,11 @@ export async function redeemInvite(
   if (!check.ok) return { ok: false, reason: check.reason };
   if (existing) {
     // One Telegram account holds one role; a facilitator may still be given more groups.
-    if (existing.role === "facilitator" && check.invite.role === "facilitator" && check.invite.groupId) {
+    if (
+      existing.role === "facilitator" &&
+      check.invite.role === "facilitator" &&
+      check.invite.groupId
+    ) {
       await s.db.$transaction(async (tx) => {
         if (!(await markInviteUsed(tx, check.invite.id, existing.id, s.now()))) return;
         await tx.groupFacilitator.upsert({
@@ -51,44 +59,65 @@ export async function redeemInvite(
           create: { groupId: check.invite.groupId!, accountId: existing.id },
           update: {},
         });
-        await audit(tx, { actor: { kind: "account", accountId: existing.id }, action: "group.assign-facilitator", entity: "Group", entityId: check.invite.groupId, data: { via: "invite" } });
+        await audit(tx, {
+          actor: { kind: "account", accountId: existing.id },
+          action: "group.assign-facilitator",
+          entity: "Group",
+          entityId: check.invite.groupId,
+          data: { via: "invite" },
+        });
         await markProcessed(tx);
       });
       return { ok: true, account: existing, role: "facilitator" };
     }
     return { ok: false, reason: "already-enrolled", role: existing.role };
   }
-  const locale = negotiateLocale(from.language_code, s.flows.study.locales, s.flows.study.defaultLocale);
-  const account = await s.db.$transaction(async (tx) => {
-    const acc = await tx.account.create({
-      data: {
-        telegramUserId: String(from.id),
-        chatId: String(chatId),
-        role: check.invite.role,
-        locale,
-        participantId: check.invite.participantId,
-      },
+  const locale = negotiateLocale(
+    from.language_code,
+    s.flows.study.locales,
+    s.flows.study.defaultLocale,
+  );
+  const account = await s.db
+    .$transaction(async (tx) => {
+      const acc = await tx.account.create({
+        data: {
+          telegramUserId: String(from.id),
+          chatId: String(chatId),
+          role: check.invite.role,
+          locale,
+          participantId: check.invite.participantId,
+        },
+      });
+      if (!(await markInviteUsed(tx, check.invite.id, acc.id, s.now()))) throw new InviteRace();
+      if (check.invite.groupId) {
+        await tx.groupFacilitator.create({
+          data: { groupId: check.invite.groupId, accountId: acc.id },
+        });
+      }
+      if (check.invite.participantId) {
+        await tx.participant.update({
+          where: { id: check.invite.participantId },
+          data: { status: "enrolled", enrolledAt: s.now() },
+        });
+      }
+      await audit(tx, {
+        actor: { kind: "account", accountId: acc.id },
+        action: "account.enrol",
+        entity: "Account",
+        entityId: acc.id,
+        data: {
+          role: check.invite.role,
+          invite: check.invite.id,
+          participant: check.invite.participantId,
+        },
+      });
+      await markProcessed(tx);
+      return acc;
+    })
+    .catch((e: unknown) => {
+      if (e instanceof InviteRace) return null;
+      throw e;
     });
-    if (!(await markInviteUsed(tx, check.invite.id, acc.id, s.now()))) throw new InviteRace();
-    if (check.invite.groupId) {
-      await tx.groupFacilitator.create({ data: { groupId: check.invite.groupId, accountId: acc.id } });
-    }
-    if (check.invite.participantId) {
-      await tx.participant.update({ where: { id: check.invite.participantId }, data: { status: "enrolled", enrolledAt: s.now() } });
-    }
-    await audit(tx, {
-      actor: { kind: "account", accountId: acc.id },
-      action: "account.enrol",
-      entity: "Account",
-      entityId: acc.id,
-      data: { role: check.invite.role, invite: check.invite.id, participant: check.invite.participantId },
-    });
-    await markProcessed(tx);
-    return acc;
-  }).catch((e: unknown) => {
-    if (e instanceof InviteRace) return null;
-    throw e;
-  });
   if (!account) return { ok: false, reason: "used" };
   return { ok: true, account, role: check.invite.role };
 }
@@ -96,7 +125,11 @@ export async function redeemInvite(
 class InviteRace extends Error {}
 
 /** Shows whatever the parent needs next: consent, assent, or their questionnaires. */
-export async function nextParentStep(s: Services, account: Account, opts: { announceEmpty?: boolean } = {}): Promise<void> {
+export async function nextParentStep(
+  s: Services,
+  account: Account,
+  opts: { announceEmpty?: boolean } = {},
+): Promise<void> {
   if (!account.participantId) return;
   const locale = account.locale ?? s.flows.study.defaultLocale;
   const step = await consentStep(s, account.participantId);
@@ -105,8 +138,24 @@ export async function nextParentStep(s: Services, account: Account, opts: { anno
     const html = `${s.tr(locale, "consent-title", { version: study.consent.version })}\n\n${escapeHtml(t(study.consent.text, locale))}`;
     await s.messenger.send(account.chatId!, html, [
       [
-        { text: s.tr(locale, "consent-agree"), callback_data: encodeCallback({ kind: "consent", which: "consent", agree: true, version: study.consent.version }) },
-        { text: s.tr(locale, "consent-decline"), callback_data: encodeCallback({ kind: "consent", which: "consent", agree: false, version: study.consent.version }) },
+        {
+          text: s.tr(locale, "consent-agree"),
+          callback_data: encodeCallback({
+            kind: "consent",
+            which: "consent",
+            agree: true,
+            version: study.consent.version,
+          }),
+        },
+        {
+          text: s.tr(locale, "consent-decline"),
+          callback_data: encodeCallback({
+            kind: "consent",
+            which: "consent",
+            agree: false,
+            version: study.consent.version,
+          }),
+        },
       ],
     ]);
     return;
@@ -115,8 +164,24 @@ export async function nextParentStep(s: Services, account: Account, opts: { anno
     const html = `${s.tr(locale, "assent-title", { version: study.assent.version })}\n<i>${s.tr(locale, "assent-instructions")}</i>\n\n${escapeHtml(t(study.assent.text, locale))}`;
     await s.messenger.send(account.chatId!, html, [
       [
-        { text: s.tr(locale, "assent-agree"), callback_data: encodeCallback({ kind: "consent", which: "assent", agree: true, version: study.assent.version }) },
-        { text: s.tr(locale, "assent-decline"), callback_data: encodeCallback({ kind: "consent", which: "assent", agree: false, version: study.assent.version }) },
+        {
+          text: s.tr(locale, "assent-agree"),
+          callback_data: encodeCallback({
+            kind: "consent",
+            which: "assent",
+            agree: true,
+            version: study.assent.version,
+          }),
+        },
+        {
+          text: s.tr(locale, "assent-decline"),
+          callback_data: encodeCallback({
+            kind: "consent",
+            which: "assent",
+            agree: false,
+            version: study.assent.version,
+          }),
+        },
       ],
     ]);
     return;
@@ -136,14 +201,21 @@ export async function nextParentStep(s: Services, account: Account, opts: { anno
 export async function handleConsentPress(
   s: Services,
   account: Account,
-  press: { which: "consent" | "assent"; agree: boolean; version: string; messageId: number | undefined },
+  press: {
+    which: "consent" | "assent";
+    agree: boolean;
+    version: string;
+    messageId: number | undefined;
+  },
   markProcessed: MarkProcessed,
 ): Promise<{ toast?: string }> {
   const locale = account.locale ?? s.flows.study.defaultLocale;
-  if (account.role !== "parent" || !account.participantId) return { toast: s.tr(locale, "toast-not-allowed") };
+  if (account.role !== "parent" || !account.participantId)
+    return { toast: s.tr(locale, "toast-not-allowed") };
   const step = await consentStep(s, account.participantId);
   const text = press.which === "consent" ? s.flows.study.consent : s.flows.study.assent;
-  if (step !== press.which || press.version !== text.version) return { toast: s.tr(locale, "toast-stale") };
+  if (step !== press.which || press.version !== text.version)
+    return { toast: s.tr(locale, "toast-stale") };
   const participantId = account.participantId;
   const now = s.now();
   await s.db.$transaction(async (tx) => {
@@ -172,14 +244,22 @@ export async function handleConsentPress(
       await tx.participant.update({ where: { id: participantId }, data: { status: "consented" } });
       // The first timepoint opens at consent; later ones open by the protocol (sessions, CLI).
       const first = s.flows.study.timepoints[0];
-      if (first) await openTimepoint(tx, s.flows, participantId, first.id, { kind: "account", accountId: account.id });
+      if (first)
+        await openTimepoint(tx, s.flows, participantId, first.id, {
+          kind: "account",
+          accountId: account.id,
+        });
     }
     await markProcessed(tx);
   });
   if (press.messageId) {
     const key = `${press.which}-recorded-${press.agree ? "agree" : "decline"}`;
     const title = s.tr(locale, `${press.which}-title`, { version: press.version });
-    await s.messenger.edit(account.chatId!, press.messageId, `${title}\n\n<b>${s.tr(locale, key, { version: press.version })}</b>`);
+    await s.messenger.edit(
+      account.chatId!,
+      press.messageId,
+      `${title}\n\n<b>${s.tr(locale, key, { version: press.version })}</b>`,
+    );
   }
   if (!press.agree) {
     await s.messenger.send(account.chatId!, s.tr(locale, "declined-final"));

@@ -3,7 +3,13 @@
 import type { Account } from "../../generated/prisma/client.js";
 import type { Tx } from "../../db/client.js";
 import { audit } from "../../audit/log.js";
-import { compileQuestionnaire, type PersistedState, type Questionnaire, type StepResult, type View } from "../../engine/index.js";
+import {
+  compileQuestionnaire,
+  type PersistedState,
+  type Questionnaire,
+  type StepResult,
+  type View,
+} from "../../engine/index.js";
 import { t, type Instrument, type Item } from "../../flows/model.js";
 import { askingOrder } from "../../services/assignments.js";
 import { encodeCallback } from "../callback-data.js";
@@ -16,7 +22,8 @@ const noMark: MarkProcessed = async () => {};
 /** Short tag of a machine version, carried in callback data so a press for a changed instrument is refused. */
 export function machineTag(machineVersion: string): string {
   let h = 0;
-  for (let i = 0; i < machineVersion.length; i++) h = (Math.imul(h, 31) + machineVersion.charCodeAt(i)) >>> 0;
+  for (let i = 0; i < machineVersion.length; i++)
+    h = (Math.imul(h, 31) + machineVersion.charCodeAt(i)) >>> 0;
   return h.toString(36).padStart(6, "0").slice(-6);
 }
 
@@ -57,7 +64,8 @@ const hooks = new Map<string, RoleHooks>([
   [
     "parent",
     {
-      next: async (s, account) => (account.participantId ? nextFamilyResponseSet(s.db, s, account.participantId) : null),
+      next: async (s, account) =>
+        account.participantId ? nextFamilyResponseSet(s.db, s, account.participantId) : null,
     },
   ],
 ]);
@@ -71,17 +79,34 @@ export function hasRoleHooks(role: string): boolean {
 }
 
 /** Called after any response set completes (committed), e.g. to check satisfaction thresholds. */
-export type CompletionListener = (s: Services, account: Account, responseSetId: number) => Promise<void>;
+export type CompletionListener = (
+  s: Services,
+  account: Account,
+  responseSetId: number,
+) => Promise<void>;
 const completionListeners: CompletionListener[] = [];
 export function addCompletionListener(l: CompletionListener): void {
   if (!completionListeners.includes(l)) completionListeners.push(l);
 }
 
 interface Loaded {
-  row: { id: number; nonce: number; messageId: number | null; responseSetId: number | null; machineVersion: string };
+  row: {
+    id: number;
+    nonce: number;
+    messageId: number | null;
+    responseSetId: number | null;
+    machineVersion: string;
+  };
   /** Answers as stored when the conversation was loaded (for corrections' audit). */
   stored?: Record<string, number | string | null>;
-  rs: { id: number; instrumentId: string; respondent: string; status: string; instrumentHash: string; participantId: number | null };
+  rs: {
+    id: number;
+    instrumentId: string;
+    respondent: string;
+    status: string;
+    instrumentHash: string;
+    participantId: number | null;
+  };
   instrument: Instrument;
   q: Questionnaire;
   state: PersistedState;
@@ -92,11 +117,17 @@ interface Loaded {
 // (npm run bench). The rows written are the ones Prisma would write (same columns and formats).
 
 /** Stored answers of a set: item → number, text, or null when skipped. */
-async function dbAnswers(db: Tx, responseSetId: number): Promise<Record<string, number | string | null>> {
-  const rows = await db.$queryRaw<{ itemId: string; value: number | null; text: string | null; skipped: boolean | number }[]>`
+async function dbAnswers(
+  db: Tx,
+  responseSetId: number,
+): Promise<Record<string, number | string | null>> {
+  const rows = await db.$queryRaw<
+    { itemId: string; value: number | null; text: string | null; skipped: boolean | number }[]
+  >`
     SELECT "itemId", "value", "text", "skipped" FROM "Answer" WHERE "responseSetId" = ${responseSetId}`;
   const out: Record<string, number | string | null> = {};
-  for (const r of rows) out[r.itemId] = r.skipped === true || r.skipped === 1 ? null : (r.value ?? r.text ?? null);
+  for (const r of rows)
+    out[r.itemId] = r.skipped === true || r.skipped === 1 ? null : (r.value ?? r.text ?? null);
   return out;
 }
 
@@ -107,7 +138,14 @@ function compileFor(instrument: Instrument, respondent: string): Questionnaire {
 /** Loads the account's active questionnaire conversation, migrating a snapshot from an older machine. */
 async function loadActive(s: Services, account: Account): Promise<Loaded | null> {
   const [row] = await s.db.$queryRaw<
-    { id: number; nonce: number; messageId: number | null; responseSetId: number | null; machineVersion: string; snapshot: string }[]
+    {
+      id: number;
+      nonce: number;
+      messageId: number | null;
+      responseSetId: number | null;
+      machineVersion: string;
+      snapshot: string;
+    }[]
   >`SELECT "id", "nonce", "messageId", "responseSetId", "machineVersion", "snapshot" FROM "ConversationState"
      WHERE "accountId" = ${account.id} AND "kind" = 'questionnaire'`;
   if (!row || row.responseSetId === null) return null;
@@ -128,7 +166,10 @@ async function startNext(s: Services, account: Account): Promise<Loaded | null> 
   if (!rs) return null;
   const instrument = s.flows.instruments.get(rs.instrumentId);
   if (!instrument) {
-    s.logger.error({ responseSet: rs.id, instrument: rs.instrumentId }, "assigned instrument is not in the flows");
+    s.logger.error(
+      { responseSet: rs.id, instrument: rs.instrumentId },
+      "assigned instrument is not in the flows",
+    );
     return null;
   }
   const q = compileFor(instrument, rs.respondent);
@@ -156,24 +197,43 @@ async function startNext(s: Services, account: Account): Promise<Loaded | null> 
   if (rs.instrumentHash !== instrument.hash) {
     // The instrument file changed since this set was assigned: answers keep the hash they were
     // given under; the set now follows the current definition.
-    await s.db.responseSet.update({ where: { id: rs.id }, data: { instrumentHash: instrument.hash, instrumentVersion: instrument.version } });
+    await s.db.responseSet.update({
+      where: { id: rs.id },
+      data: { instrumentHash: instrument.hash, instrumentVersion: instrument.version },
+    });
   }
   return { row, rs, instrument, q, state };
 }
 
-function optionLabel(item: Item, value: number | string | null | undefined, locale: string): string {
+function optionLabel(
+  item: Item,
+  value: number | string | null | undefined,
+  locale: string,
+): string {
   if (value === null || value === undefined) return "—";
   if (typeof value === "string") return value;
   const o = item.options.find((x) => x.value === value);
   return o ? t(o.label, locale) : String(value);
 }
 
-function render(s: Services, l: Loaded, view: View, locale: string, nonce: number): { html: string; keyboard: Keyboard } {
+function render(
+  s: Services,
+  l: Loaded,
+  view: View,
+  locale: string,
+  nonce: number,
+): { html: string; keyboard: Keyboard } {
   const tag = machineTag(l.q.machineVersion);
   const title = t(l.instrument.title, locale);
-  const btn = (text: string, action: "b" | "s" | "p" | "r") => ({ text, callback_data: encodeCallback({ kind: "q", nonce, tag, action }) });
+  const btn = (text: string, action: "b" | "s" | "p" | "r") => ({
+    text,
+    callback_data: encodeCallback({ kind: "q", nonce, tag, action }),
+  });
   if (view.kind === "handoff") {
-    return { html: s.tr(locale, "q-handoff", { title }), keyboard: [[btn(s.tr(locale, "q-handoff-ready"), "r")]] };
+    return {
+      html: s.tr(locale, "q-handoff", { title }),
+      keyboard: [[btn(s.tr(locale, "q-handoff-ready"), "r")]],
+    };
   }
   if (view.kind !== "item") return { html: "", keyboard: [] };
   const item = view.item;
@@ -182,7 +242,11 @@ function render(s: Services, l: Loaded, view: View, locale: string, nonce: numbe
     "",
     escapeHtml(t(item.text, locale)),
   ];
-  if (view.answer !== undefined) lines.push("", `<i>${s.tr(locale, "q-current-answer", { answer: optionLabel(item, view.answer, locale) })}</i>`);
+  if (view.answer !== undefined)
+    lines.push(
+      "",
+      `<i>${s.tr(locale, "q-current-answer", { answer: optionLabel(item, view.answer, locale) })}</i>`,
+    );
   const keyboard: Keyboard = [];
   if (item.type === "choice") {
     const buttons = item.options.map((o, i) => ({
@@ -194,7 +258,10 @@ function render(s: Services, l: Loaded, view: View, locale: string, nonce: numbe
     const perRow = short ? 6 : buttons.every((b) => b.text.length <= 12) ? 2 : 1;
     for (let i = 0; i < buttons.length; i += perRow) keyboard.push(buttons.slice(i, i + perRow));
   } else if (item.type === "number") {
-    lines.push("", `<i>${s.tr(locale, "q-type-number", { min: item.min ?? 0, max: item.max ?? 0 })}</i>`);
+    lines.push(
+      "",
+      `<i>${s.tr(locale, "q-type-number", { min: item.min ?? 0, max: item.max ?? 0 })}</i>`,
+    );
   } else {
     lines.push("", `<i>${s.tr(locale, "q-type-text")}</i>`);
   }
@@ -207,7 +274,12 @@ function render(s: Services, l: Loaded, view: View, locale: string, nonce: numbe
 }
 
 /** Sends the current step as a new message (old buttons removed) and binds it with a fresh nonce. */
-async function present(s: Services, account: Account, l: Loaded, opts: { nonceIsFresh?: boolean } = {}): Promise<void> {
+async function present(
+  s: Services,
+  account: Account,
+  l: Loaded,
+  opts: { nonceIsFresh?: boolean } = {},
+): Promise<void> {
   const chatId = account.chatId!;
   const locale = localeOf(s, account);
   const view = l.q.view(l.state);
@@ -218,16 +290,24 @@ async function present(s: Services, account: Account, l: Loaded, opts: { nonceIs
   let nonce = l.row.nonce;
   if (!opts.nonceIsFresh) {
     nonce = l.row.nonce + 1;
-    await s.db.conversationState.update({ where: { id: l.row.id }, data: { nonce, messageId: null } });
+    await s.db.conversationState.update({
+      where: { id: l.row.id },
+      data: { nonce, messageId: null },
+    });
   }
   const { html, keyboard } = render(s, l, view, locale, nonce);
   const messageId = await s.messenger.send(chatId, html, keyboard);
-  await s.db.$executeRaw`UPDATE "ConversationState" SET "messageId" = ${messageId}, "updatedAt" = ${s.now()} WHERE "id" = ${l.row.id}`;
+  await s.db
+    .$executeRaw`UPDATE "ConversationState" SET "messageId" = ${messageId}, "updatedAt" = ${s.now()} WHERE "id" = ${l.row.id}`;
   l.row = { ...l.row, nonce, messageId };
 }
 
 /** Continue (or start) the family's questionnaires: resumes a pause, else shows the current item. */
-export async function continueQuestionnaires(s: Services, account: Account, opts: { announceEmpty?: boolean } = {}): Promise<"asking" | "nothing"> {
+export async function continueQuestionnaires(
+  s: Services,
+  account: Account,
+  opts: { announceEmpty?: boolean } = {},
+): Promise<"asking" | "nothing"> {
   let l = await loadActive(s, account);
   if (l) {
     const view = l.q.view(l.state);
@@ -235,7 +315,10 @@ export async function continueQuestionnaires(s: Services, account: Account, opts
       const r = l.q.step(l.state, { type: "RESUME" });
       if (r.accepted) {
         l.state = r.state;
-        await s.db.conversationState.update({ where: { id: l.row.id }, data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion } });
+        await s.db.conversationState.update({
+          where: { id: l.row.id },
+          data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion },
+        });
         await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-resumed"));
       }
     } else if (view.kind === "done") {
@@ -244,8 +327,11 @@ export async function continueQuestionnaires(s: Services, account: Account, opts
   }
   if (!l) l = await startNext(s, account);
   if (!l) {
-    await s.db.conversationState.deleteMany({ where: { accountId: account.id, kind: "questionnaire" } });
-    if (opts.announceEmpty) await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-nothing-pending"));
+    await s.db.conversationState.deleteMany({
+      where: { accountId: account.id, kind: "questionnaire" },
+    });
+    if (opts.announceEmpty)
+      await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-nothing-pending"));
     return "nothing";
   }
   if (l.q.view(l.state).kind === "item" || l.q.view(l.state).kind === "handoff") {
@@ -294,7 +380,9 @@ async function writeStep(
     });
     if (e.dropped.length) {
       // Skip logic hid items answered earlier: their answers no longer apply; the audit keeps them.
-      const gone = await tx.answer.findMany({ where: { responseSetId: rs.id, itemId: { in: e.dropped } } });
+      const gone = await tx.answer.findMany({
+        where: { responseSetId: rs.id, itemId: { in: e.dropped } },
+      });
       await tx.answer.deleteMany({ where: { responseSetId: rs.id, itemId: { in: e.dropped } } });
       for (const g of gone) {
         await audit(tx, {
@@ -303,7 +391,11 @@ async function writeStep(
           entity: "Answer",
           entityId: `${rs.id}:${g.itemId}`,
           at: now,
-          data: { responseSet: rs.id, item: g.itemId, previous: g.skipped ? null : (g.value ?? g.text) },
+          data: {
+            responseSet: rs.id,
+            item: g.itemId,
+            previous: g.skipped ? null : (g.value ?? g.text),
+          },
         });
       }
     }
@@ -314,7 +406,14 @@ async function writeStep(
       "completedAt" = CASE WHEN ${r.completed ? 1 : 0} = 1 THEN ${now} ELSE "completedAt" END
     WHERE "id" = ${rs.id}`;
   if (r.completed) {
-    await audit(tx, { actor: { kind: "account", accountId: account.id }, action: "questionnaire.complete", entity: "ResponseSet", entityId: rs.id, at: now, data: { instrument: rs.instrumentId } });
+    await audit(tx, {
+      actor: { kind: "account", accountId: account.id },
+      action: "questionnaire.complete",
+      entity: "ResponseSet",
+      entityId: rs.id,
+      at: now,
+      data: { instrument: rs.instrumentId },
+    });
   }
   // The question message is acknowledged (edited) right after this commit; it no longer binds.
   await tx.$executeRaw`UPDATE "ConversationState" SET "snapshot" = ${JSON.stringify(r.state)}, "machineVersion" = ${l.q.machineVersion},
@@ -327,17 +426,29 @@ export type PressOutcome = { toast?: string };
 export async function handleQuestionnairePress(
   s: Services,
   account: Account,
-  press: { nonce: number; tag: string; action: "a" | "b" | "s" | "p" | "r"; option?: number; messageId: number | undefined },
+  press: {
+    nonce: number;
+    tag: string;
+    action: "a" | "b" | "s" | "p" | "r";
+    option?: number;
+    messageId: number | undefined;
+  },
   markProcessed: MarkProcessed = noMark,
 ): Promise<PressOutcome> {
   const locale = localeOf(s, account);
   const l = await loadActive(s, account);
-  if (!l || press.nonce !== l.row.nonce || press.tag !== machineTag(l.q.machineVersion) || (l.row.messageId !== null && press.messageId !== l.row.messageId)) {
+  if (
+    !l ||
+    press.nonce !== l.row.nonce ||
+    press.tag !== machineTag(l.q.machineVersion) ||
+    (l.row.messageId !== null && press.messageId !== l.row.messageId)
+  ) {
     return { toast: s.tr(locale, "toast-stale") };
   }
   // Crashed between sending this question and recording its message id: the press itself tells
   // us which message carries the live buttons, so it can be acknowledged like any other.
-  if (l.row.messageId === null && press.messageId !== undefined) l.row = { ...l.row, messageId: press.messageId };
+  if (l.row.messageId === null && press.messageId !== undefined)
+    l.row = { ...l.row, messageId: press.messageId };
   const view = l.q.view(l.state);
   let r: StepResult;
   if (press.action === "r") r = l.q.step(l.state, { type: "READY" });
@@ -351,7 +462,16 @@ export async function handleQuestionnairePress(
     r = l.q.step(l.state, { type: "ANSWER", itemId: view.item.id, value: option.value });
   }
   if (!r.accepted) {
-    const key = r.reason === "not-optional" ? "toast-not-optional" : r.reason === "no-back" ? "toast-no-back" : r.reason === "finished" ? "toast-done" : r.reason === "invalid" ? "toast-invalid" : "toast-stale";
+    const key =
+      r.reason === "not-optional"
+        ? "toast-not-optional"
+        : r.reason === "no-back"
+          ? "toast-no-back"
+          : r.reason === "finished"
+            ? "toast-done"
+            : r.reason === "invalid"
+              ? "toast-invalid"
+              : "toast-stale";
     return { toast: s.tr(locale, key) };
   }
   await applyStep(s, account, l, r, view, markProcessed);
@@ -375,7 +495,15 @@ export async function handleQuestionnaireText(
   }
   if (view.kind === "done") return false;
   if (view.kind === "handoff" || view.item.type === "choice" || text === null) {
-    await s.messenger.send(account.chatId!, s.tr(locale, text === null && view.kind === "item" && view.item.type !== "choice" ? "unsupported-message" : "q-use-buttons"));
+    await s.messenger.send(
+      account.chatId!,
+      s.tr(
+        locale,
+        text === null && view.kind === "item" && view.item.type !== "choice"
+          ? "unsupported-message"
+          : "q-use-buttons",
+      ),
+    );
     await present(s, account, l);
     return true;
   }
@@ -383,8 +511,16 @@ export async function handleQuestionnaireText(
   let value: number | string;
   if (item.type === "number") {
     const n = Number(text.trim().replace(",", "."));
-    if (!/^-?\d+([.,]\d+)?$/.test(text.trim()) || !Number.isFinite(n) || n < (item.min ?? -Infinity) || n > (item.max ?? Infinity)) {
-      await s.messenger.send(account.chatId!, s.tr(locale, "q-number-invalid", { min: item.min ?? 0, max: item.max ?? 0 }));
+    if (
+      !/^-?\d+([.,]\d+)?$/.test(text.trim()) ||
+      !Number.isFinite(n) ||
+      n < (item.min ?? -Infinity) ||
+      n > (item.max ?? Infinity)
+    ) {
+      await s.messenger.send(
+        account.chatId!,
+        s.tr(locale, "q-number-invalid", { min: item.min ?? 0, max: item.max ?? 0 }),
+      );
       return true;
     }
     value = n;
@@ -393,14 +529,27 @@ export async function handleQuestionnaireText(
   }
   const r = l.q.step(l.state, { type: "ANSWER", itemId: item.id, value });
   if (!r.accepted) {
-    await s.messenger.send(account.chatId!, s.tr(locale, item.type === "number" ? "q-number-invalid" : "q-text-invalid", { min: item.min ?? 0, max: item.max ?? 0 }));
+    await s.messenger.send(
+      account.chatId!,
+      s.tr(locale, item.type === "number" ? "q-number-invalid" : "q-text-invalid", {
+        min: item.min ?? 0,
+        max: item.max ?? 0,
+      }),
+    );
     return true;
   }
   await applyStep(s, account, l, r, view, markProcessed);
   return true;
 }
 
-async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult, before: View, markProcessed: MarkProcessed) {
+async function applyStep(
+  s: Services,
+  account: Account,
+  l: Loaded,
+  r: StepResult,
+  before: View,
+  markProcessed: MarkProcessed,
+) {
   const locale = localeOf(s, account);
   const chatId = account.chatId!;
   // The nonce moves with the step, in the same transaction: if we crash before the question is
@@ -419,7 +568,8 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
     const e = r.effect;
     const base = render(s, l, before, locale, l.row.nonce).html.split("\n\n<i>")[0]!;
     let suffix = "";
-    if (e?.type === "answered") suffix = s.tr(locale, "q-answered", { answer: optionLabel(before.item, e.value, locale) });
+    if (e?.type === "answered")
+      suffix = s.tr(locale, "q-answered", { answer: optionLabel(before.item, e.value, locale) });
     else if (e?.type === "skipped") suffix = s.tr(locale, "q-skipped");
     else if (e?.type === "paused") suffix = "⏸";
     else if (e?.type === "back") suffix = "◀";
@@ -438,12 +588,18 @@ async function applyStep(s: Services, account: Account, l: Loaded, r: StepResult
       try {
         await listener(s, account, l.rs.id);
       } catch (e) {
-        s.logger.error({ err: e instanceof Error ? e.message : String(e), responseSet: l.rs.id }, "completion listener failed");
+        s.logger.error(
+          { err: e instanceof Error ? e.message : String(e), responseSet: l.rs.id },
+          "completion listener failed",
+        );
       }
     }
     const h = hooks.get(account.role);
     if (h?.onComplete && (await h.onComplete(s, account, l.rs.id))) return;
-    await s.messenger.send(chatId, s.tr(locale, "q-instrument-done", { title: t(l.instrument.title, locale) }));
+    await s.messenger.send(
+      chatId,
+      s.tr(locale, "q-instrument-done", { title: t(l.instrument.title, locale) }),
+    );
     const next = await continueQuestionnaires(s, account);
     if (next === "nothing") {
       if (h?.onNothingLeft) await h.onNothingLeft(s, account);

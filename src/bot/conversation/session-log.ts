@@ -989,7 +989,12 @@ export async function handleSessionPress(
     }
     case "n": {
       // Checked before ensureSession: a press from another step must not create a session row.
-      if (conv.state.value !== "pickNumber" || num === null || ctx.groupId === null || !sessionNumbers(s.flows).includes(num))
+      if (
+        conv.state.value !== "pickNumber" ||
+        num === null ||
+        ctx.groupId === null ||
+        !sessionNumbers(s.flows).includes(num)
+      )
         return stale;
       const session = await ensureSession(s.db, ctx.groupId, num);
       if (await loggedByOther(s.db, session.id, account.id))

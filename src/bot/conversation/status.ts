@@ -13,9 +13,12 @@ export async function showStatus(s: Services, account: Account): Promise<void> {
     return;
   }
   const step = await consentStep(s, account.participantId);
-  if (step === "withdrawn") return void (await s.messenger.send(chat, s.tr(locale, "status-withdrawn")));
-  if (step === "declined") return void (await s.messenger.send(chat, s.tr(locale, "status-declined")));
-  if (step === "consent" || step === "assent") return void (await s.messenger.send(chat, s.tr(locale, "status-needs-consent")));
+  if (step === "withdrawn")
+    return void (await s.messenger.send(chat, s.tr(locale, "status-withdrawn")));
+  if (step === "declined")
+    return void (await s.messenger.send(chat, s.tr(locale, "status-declined")));
+  if (step === "consent" || step === "assent")
+    return void (await s.messenger.send(chat, s.tr(locale, "status-needs-consent")));
   const sets = await s.db.responseSet.findMany({
     where: { participantId: account.participantId, respondent: { in: ["parent", "child"] } },
     include: { _count: { select: { answers: true } } },

@@ -17,8 +17,14 @@ export async function askWithdraw(s: Services, account: Account): Promise<void> 
   const policy = s.flows.study.withdrawal.text ? t(s.flows.study.withdrawal.text, locale) : "";
   await s.messenger.send(account.chatId!, s.tr(locale, "withdraw-confirm", { policy }), [
     [
-      { text: s.tr(locale, "withdraw-yes"), callback_data: encodeCallback({ kind: "withdraw", confirm: true }) },
-      { text: s.tr(locale, "withdraw-no"), callback_data: encodeCallback({ kind: "withdraw", confirm: false }) },
+      {
+        text: s.tr(locale, "withdraw-yes"),
+        callback_data: encodeCallback({ kind: "withdraw", confirm: true }),
+      },
+      {
+        text: s.tr(locale, "withdraw-no"),
+        callback_data: encodeCallback({ kind: "withdraw", confirm: false }),
+      },
     ],
   ]);
 }
@@ -35,17 +41,32 @@ export async function withdrawParticipant(
   return db.$transaction(async (tx) => {
     const p = await tx.participant.findUniqueOrThrow({ where: { id: participantId } });
     if (p.status === "withdrawn") return false;
-    await tx.participant.update({ where: { id: participantId }, data: { status: "withdrawn", withdrawnAt: now } });
+    await tx.participant.update({
+      where: { id: participantId },
+      data: { status: "withdrawn", withdrawnAt: now },
+    });
     const accounts = await tx.account.findMany({ where: { participantId }, select: { id: true } });
-    await tx.conversationState.deleteMany({ where: { accountId: { in: accounts.map((a) => a.id) } } });
+    await tx.conversationState.deleteMany({
+      where: { accountId: { in: accounts.map((a) => a.id) } },
+    });
     let deleted: Record<string, number> = {};
     if (policy === "delete") {
-      const sets = await tx.responseSet.findMany({ where: { participantId }, select: { id: true } });
-      const answers = await tx.answer.deleteMany({ where: { responseSetId: { in: sets.map((x) => x.id) } } });
+      const sets = await tx.responseSet.findMany({
+        where: { participantId },
+        select: { id: true },
+      });
+      const answers = await tx.answer.deleteMany({
+        where: { responseSetId: { in: sets.map((x) => x.id) } },
+      });
       const rs = await tx.responseSet.deleteMany({ where: { participantId } });
       const obs = await tx.observation.deleteMany({ where: { participantId } });
       const notes = await tx.note.deleteMany({ where: { participantId } });
-      deleted = { answers: answers.count, responseSets: rs.count, observations: obs.count, notes: notes.count };
+      deleted = {
+        answers: answers.count,
+        responseSets: rs.count,
+        observations: obs.count,
+        notes: notes.count,
+      };
     } else {
       // Keep what was collected; unanswered questionnaires are simply never asked.
       await tx.responseSet.deleteMany({ where: { participantId, status: "pending" } });
@@ -71,13 +92,21 @@ export async function handleWithdrawPress(
   markProcessed: MarkProcessed,
 ): Promise<{ toast?: string }> {
   const locale = account.locale ?? s.flows.study.defaultLocale;
-  if (account.role !== "parent" || !account.participantId) return { toast: s.tr(locale, "toast-not-allowed") };
+  if (account.role !== "parent" || !account.participantId)
+    return { toast: s.tr(locale, "toast-not-allowed") };
   if (messageId) await s.messenger.stripButtons(account.chatId!, messageId);
   if (!confirm) {
     await s.messenger.send(account.chatId!, s.tr(locale, "withdraw-kept"));
     return {};
   }
-  await withdrawParticipant(s.db, account.participantId, s.flows.study.withdrawal.data, { kind: "account", accountId: account.id }, s.now(), markProcessed);
+  await withdrawParticipant(
+    s.db,
+    account.participantId,
+    s.flows.study.withdrawal.data,
+    { kind: "account", accountId: account.id },
+    s.now(),
+    markProcessed,
+  );
   await s.messenger.send(account.chatId!, s.tr(locale, "withdraw-done"));
   return {};
 }

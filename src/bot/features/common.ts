@@ -16,7 +16,10 @@ export function commonFeature(): Composer<CircleContext> {
   // acts on it (or edits that other chat).
   c.on("callback_query", async (ctx, next) => {
     if (ctx.chat?.type === "private" && ctx.chat.id !== ctx.from.id) {
-      await ctx.circle.s.messenger.toast(ctx.callbackQuery.id, ctx.circle.s.tr(ctx.circle.locale, "toast-stale"));
+      await ctx.circle.s.messenger.toast(
+        ctx.callbackQuery.id,
+        ctx.circle.s.tr(ctx.circle.locale, "toast-stale"),
+      );
       return;
     }
     await next();
@@ -32,7 +35,10 @@ export function commonFeature(): Composer<CircleContext> {
     const { s, locale } = ctx.circle;
     const locales = s.flows.study.locales;
     await s.messenger.send(ctx.chat.id, s.tr(locale, "language-choose"), [
-      locales.map((l) => ({ text: LANGUAGE_NAMES[l] ?? l, callback_data: encodeCallback({ kind: "lang", locale: l }) })),
+      locales.map((l) => ({
+        text: LANGUAGE_NAMES[l] ?? l,
+        callback_data: encodeCallback({ kind: "lang", locale: l }),
+      })),
     ]);
   });
 
@@ -49,7 +55,13 @@ export function commonFeature(): Composer<CircleContext> {
     if (account) {
       await s.db.$transaction(async (tx) => {
         await tx.account.update({ where: { id: account.id }, data: { locale: d.locale } });
-        await audit(tx, { actor: { kind: "account", accountId: account.id }, action: "account.locale", entity: "Account", entityId: account.id, data: { locale: d.locale } });
+        await audit(tx, {
+          actor: { kind: "account", accountId: account.id },
+          action: "account.locale",
+          entity: "Account",
+          entityId: account.id,
+          data: { locale: d.locale },
+        });
         await ctx.circle.markProcessed(tx);
       });
       ctx.circle.account = { ...account, locale: d.locale };
@@ -76,16 +88,25 @@ export function fallbackFeature(): Composer<CircleContext> {
     const { s, locale, account } = ctx.circle;
     const text = ctx.message.text;
     if (text?.startsWith("/")) {
-      const known = /^\/(start|help|language|resume|status|withdraw|session|note|interview|nickname|progress|report|export)(@\w+)?(\s|$)/.test(text);
+      const known =
+        /^\/(start|help|language|resume|status|withdraw|session|note|interview|nickname|progress|report|export)(@\w+)?(\s|$)/.test(
+          text,
+        );
       await s.messenger.send(ctx.chat.id, s.tr(locale, known ? "not-allowed" : "unknown-command"));
       return;
     }
-    await s.messenger.send(ctx.chat.id, s.tr(locale, account ? "unsupported-message" : "help-none"));
+    await s.messenger.send(
+      ctx.chat.id,
+      s.tr(locale, account ? "unsupported-message" : "help-none"),
+    );
   });
   // Groups: answer commands addressed to us once, ignore chatter. Channels: ignore.
   c.chatType(["group", "supergroup"]).on("message:text", async (ctx) => {
     if (!ctx.message.text.startsWith("/")) return;
-    await ctx.circle.s.messenger.send(ctx.chat.id, ctx.circle.s.tr(ctx.circle.locale, "private-only"));
+    await ctx.circle.s.messenger.send(
+      ctx.chat.id,
+      ctx.circle.s.tr(ctx.circle.locale, "private-only"),
+    );
   });
   return c;
 }

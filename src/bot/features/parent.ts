@@ -5,15 +5,24 @@ import type { CircleContext } from "../context.js";
 import type { Services } from "../services.js";
 import { decodeCallback } from "../callback-data.js";
 import { handleConsentPress, nextParentStep, redeemInvite } from "../conversation/enrolment.js";
-import { handleQuestionnairePress, handleQuestionnaireText, hasRoleHooks } from "../conversation/questionnaire.js";
+import {
+  handleQuestionnairePress,
+  handleQuestionnaireText,
+  hasRoleHooks,
+} from "../conversation/questionnaire.js";
 import { showStatus } from "../conversation/status.js";
 import { askWithdraw, handleWithdrawPress } from "../conversation/withdrawal.js";
 import { setCommandsFor } from "../commands-menu.js";
 import { pressedOn } from "../pressed-button.js";
 
 /** The participant's status, read on every answer (raw SQL: cheaper than a Prisma model call). */
-async function participantStatus(s: Services, participantId: number): Promise<{ status: string } | null> {
-  const [p] = await s.db.$queryRaw<{ status: string }[]>`SELECT "status" FROM "Participant" WHERE "id" = ${participantId}`;
+async function participantStatus(
+  s: Services,
+  participantId: number,
+): Promise<{ status: string } | null> {
+  const [p] = await s.db.$queryRaw<
+    { status: string }[]
+  >`SELECT "status" FROM "Participant" WHERE "id" = ${participantId}`;
   return p ?? null;
 }
 
@@ -29,7 +38,10 @@ export function parentFeature(): Composer<CircleContext> {
       const r = await redeemInvite(s, ctx.from, ctx.chat.id, code, ctx.circle.markProcessed);
       if (!r.ok) {
         if (r.reason === "already-enrolled") {
-          await s.messenger.send(ctx.chat.id, s.tr(locale, "invite-already-enrolled", { role: s.tr(locale, `role-${r.role}`) }));
+          await s.messenger.send(
+            ctx.chat.id,
+            s.tr(locale, "invite-already-enrolled", { role: s.tr(locale, `role-${r.role}`) }),
+          );
         } else {
           await s.messenger.send(ctx.chat.id, s.tr(locale, `invite-${r.reason}`));
           return;
@@ -40,7 +52,10 @@ export function parentFeature(): Composer<CircleContext> {
         const loc = account.locale ?? locale;
         await setCommandsFor(s.api, s.tr, ctx.chat.id, account.role, loc);
         if (account.role !== "parent") {
-          await s.messenger.send(ctx.chat.id, s.tr(loc, "enrolled-role", { role: s.tr(loc, `role-${account.role}`) }));
+          await s.messenger.send(
+            ctx.chat.id,
+            s.tr(loc, "enrolled-role", { role: s.tr(loc, `role-${account.role}`) }),
+          );
           return;
         }
       }
@@ -50,7 +65,11 @@ export function parentFeature(): Composer<CircleContext> {
       return;
     }
     if (account.role === "parent") await nextParentStep(s, account, { announceEmpty: true });
-    else await s.messenger.send(ctx.chat.id, `${s.tr(locale, "welcome-back")} ${s.tr(locale, `help-${account.role}`)}`);
+    else
+      await s.messenger.send(
+        ctx.chat.id,
+        `${s.tr(locale, "welcome-back")} ${s.tr(locale, `help-${account.role}`)}`,
+      );
   });
 
   const parentOnly = priv.filter((ctx) => ctx.circle.account?.role === "parent");
@@ -64,7 +83,8 @@ export function parentFeature(): Composer<CircleContext> {
   priv.on("callback_query:data", async (ctx, next) => {
     const d = decodeCallback(ctx.callbackQuery.data);
     const account = ctx.circle.account;
-    if (!d || !account || (d.kind !== "q" && d.kind !== "consent" && d.kind !== "withdraw")) return next();
+    if (!d || !account || (d.kind !== "q" && d.kind !== "consent" && d.kind !== "withdraw"))
+      return next();
     const { s } = ctx.circle;
     // Bound to the chat the button was sent to: a press arriving from another chat is refused.
     const messageChat = ctx.callbackQuery.message?.chat.id;
@@ -83,22 +103,34 @@ export function parentFeature(): Composer<CircleContext> {
       if (!hasRoleHooks(account.role)) toast = s.tr(ctx.circle.locale, "toast-not-allowed");
       else {
         const participant =
-          account.role === "parent" && account.participantId ? await participantStatus(s, account.participantId) : null;
-        if (account.role === "parent" && participant?.status !== "consented") toast = s.tr(ctx.circle.locale, "toast-stale");
+          account.role === "parent" && account.participantId
+            ? await participantStatus(s, account.participantId)
+            : null;
+        if (account.role === "parent" && participant?.status !== "consented")
+          toast = s.tr(ctx.circle.locale, "toast-stale");
         else
           toast = (
             await handleQuestionnairePress(
               s,
               account,
-              { nonce: d.nonce, tag: d.tag, action: d.action, option: d.action === "a" ? d.option : undefined, messageId },
+              {
+                nonce: d.nonce,
+                tag: d.tag,
+                action: d.action,
+                option: d.action === "a" ? d.option : undefined,
+                messageId,
+              },
               ctx.circle.markProcessed,
             )
           ).toast;
       }
     } else if (d.kind === "consent") {
-      toast = (await handleConsentPress(s, account, { ...d, messageId }, ctx.circle.markProcessed)).toast;
+      toast = (await handleConsentPress(s, account, { ...d, messageId }, ctx.circle.markProcessed))
+        .toast;
     } else {
-      toast = (await handleWithdrawPress(s, account, d.confirm, messageId, ctx.circle.markProcessed)).toast;
+      toast = (
+        await handleWithdrawPress(s, account, d.confirm, messageId, ctx.circle.markProcessed)
+      ).toast;
     }
     await s.messenger.toast(ctx.callbackQuery.id, toast);
   });
@@ -109,12 +141,19 @@ export function parentFeature(): Composer<CircleContext> {
     if (text?.startsWith("/")) return next();
     const { s } = ctx.circle;
     const account = ctx.circle.account!;
-    const participant = account.participantId ? await participantStatus(s, account.participantId) : null;
+    const participant = account.participantId
+      ? await participantStatus(s, account.participantId)
+      : null;
     if (participant?.status !== "consented") {
       await nextParentStep(s, account);
       return;
     }
-    const handled = await handleQuestionnaireText(s, account, text ?? null, ctx.circle.markProcessed);
+    const handled = await handleQuestionnaireText(
+      s,
+      account,
+      text ?? null,
+      ctx.circle.markProcessed,
+    );
     if (!handled) await nextParentStep(s, account, { announceEmpty: true });
   });
   return c;

@@ -18,15 +18,29 @@ import { t } from "../../flows/model.js";
 
 const RESEARCH_ROLES = new Set(["researcher", "admin"]);
 
-function summary(report: Report, ctx: ReportContext, locale: string, small: number, fp: (p: number | null | undefined) => string): string {
+function summary(
+  report: Report,
+  ctx: ReportContext,
+  locale: string,
+  small: number,
+  fp: (p: number | null | undefined) => string,
+): string {
   const f = (x: number | null | undefined) => (x === null || x === undefined ? "–" : x.toFixed(2));
-  const lines = [`<b>${escapeHtml(t(ctx.instrument.title, locale))}</b> — ${escapeHtml(report.instrument)}`, ""];
+  const lines = [
+    `<b>${escapeHtml(t(ctx.instrument.title, locale))}</b> — ${escapeHtml(report.instrument)}`,
+    "",
+  ];
   for (const s of report.scores) {
-    const label = s.id === "total" ? "Total" : t(ctx.instrument.subscales.find((x) => x.id === s.id)!.label, locale);
+    const label =
+      s.id === "total"
+        ? "Total"
+        : t(ctx.instrument.subscales.find((x) => x.id === s.id)!.label, locale);
     const e = s.arms.experimental;
     const c = s.arms.control;
     if (e.change.n < small || c.change.n < small) {
-      lines.push(`<b>${escapeHtml(label)}</b>: n &lt; ${small} per arm with both scores (suppressed)`);
+      lines.push(
+        `<b>${escapeHtml(label)}</b>: n &lt; ${small} per arm with both scores (suppressed)`,
+      );
       continue;
     }
     lines.push(
@@ -35,13 +49,18 @@ function summary(report: Report, ctx: ReportContext, locale: string, small: numb
         `g=${f(s.between.hedgesG)}, d_ppc2=${f(s.between.dppc2)}`,
     );
   }
-  lines.push("", "<i>Full numbers, methods and charts: the HTML report below, or circle report --json on the server.</i>");
+  lines.push(
+    "",
+    "<i>Full numbers, methods and charts: the HTML report below, or circle report --json on the server.</i>",
+  );
   return lines.join("\n");
 }
 
 export function researcherFeature(_s: Services): Composer<CircleContext> {
   const c = new Composer<CircleContext>();
-  const allowed = c.chatType("private").filter((ctx) => RESEARCH_ROLES.has(ctx.circle.account?.role ?? ""));
+  const allowed = c
+    .chatType("private")
+    .filter((ctx) => RESEARCH_ROLES.has(ctx.circle.account?.role ?? ""));
 
   allowed.command("progress", async (ctx) => {
     const { s, locale } = ctx.circle;
@@ -52,9 +71,14 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
   allowed.command("report", async (ctx) => {
     const { s, locale } = ctx.circle;
     const id = ctx.match.trim();
-    const scored = s.flows.instrumentList.filter((i) => i.subscales.length > 0 && i.respondent !== "facilitator").map((i) => i.id);
+    const scored = s.flows.instrumentList
+      .filter((i) => i.subscales.length > 0 && i.respondent !== "facilitator")
+      .map((i) => i.id);
     if (!id) {
-      await s.messenger.send(ctx.chat.id, `Usage: <code>/report instrument-id</code>\nInstruments: ${scored.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ")}`);
+      await s.messenger.send(
+        ctx.chat.id,
+        `Usage: <code>/report instrument-id</code>\nInstruments: ${scored.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ")}`,
+      );
       return;
     }
     const { buildReport, ReportError } = await loadReport();
@@ -64,13 +88,29 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
       const small = s.flows.study.thresholds.smallCell;
       const { report, context } = await buildReport(s.db, s.flows, id, s.now());
       await s.messenger.send(ctx.chat.id, summary(report, context, locale, small, fp));
-      const charts = await reportCharts(report, context, s.flows, await satisfactionRows(s.db, s.flows), { locale, smallCell: small });
-      for (const ch of charts) await s.api.sendPhoto(ctx.chat.id, new InputFile(ch.png, ch.name), { caption: escapeHtml(ch.title), parse_mode: "HTML" });
+      const charts = await reportCharts(
+        report,
+        context,
+        s.flows,
+        await satisfactionRows(s.db, s.flows),
+        { locale, smallCell: small },
+      );
+      for (const ch of charts)
+        await s.api.sendPhoto(ctx.chat.id, new InputFile(ch.png, ch.name), {
+          caption: escapeHtml(ch.title),
+          parse_mode: "HTML",
+        });
       const html = reportHtml(report, context, s.flows, charts, { locale, smallCell: small });
-      await s.api.sendDocument(ctx.chat.id, new InputFile(Buffer.from(html, "utf8"), `report-${id}.html`));
+      await s.api.sendDocument(
+        ctx.chat.id,
+        new InputFile(Buffer.from(html, "utf8"), `report-${id}.html`),
+      );
     } catch (e) {
       if (!(e instanceof ReportError)) throw e;
-      await s.messenger.send(ctx.chat.id, `${escapeHtml(e.message)}\nInstruments: ${scored.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ")}`);
+      await s.messenger.send(
+        ctx.chat.id,
+        `${escapeHtml(e.message)}\nInstruments: ${scored.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ")}`,
+      );
     }
   });
 
@@ -84,9 +124,13 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
       for (const name of readdirSync(dir).sort()) files[name] = readFileSync(join(dir, name));
       const zip = zipSync(files, { level: 6 });
       const stamp = s.now().toISOString().slice(0, 10);
-      await s.api.sendDocument(ctx.chat.id, new InputFile(Buffer.from(zip), `circle-export-${stamp}.zip`), {
-        caption: `${Object.keys(files).length} files (pseudonymous codes only)`,
-      });
+      await s.api.sendDocument(
+        ctx.chat.id,
+        new InputFile(Buffer.from(zip), `circle-export-${stamp}.zip`),
+        {
+          caption: `${Object.keys(files).length} files (pseudonymous codes only)`,
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,7 +14,9 @@ export function registerAudit(program: Command, ctx: GetContext): void {
       const verdict = await verifyAuditChain(await c.db());
       if (opts.json) c.json(verdict);
       if (!verdict.ok) {
-        throw new CliFailure(`audit chain broken at event ${verdict.brokenAt!.seq}: ${verdict.brokenAt!.reason} (${verdict.events} events before it verified)`);
+        throw new CliFailure(
+          `audit chain broken at event ${verdict.brokenAt!.seq}: ${verdict.brokenAt!.reason} (${verdict.events} events before it verified)`,
+        );
       }
       if (!opts.json) c.out(`audit chain ok: ${verdict.events} events`);
     });

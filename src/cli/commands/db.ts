@@ -5,7 +5,9 @@ import type { GetContext } from "./index.js";
 export function registerDb(program: Command, ctx: GetContext): void {
   const db = program.command("db").description("database maintenance");
   db.command("migrate")
-    .description("apply pending migrations to DATABASE_URL (every entry point also does this itself)")
+    .description(
+      "apply pending migrations to DATABASE_URL (every entry point also does this itself)",
+    )
     .option("--json", "machine-readable output")
     .option("--quiet", "print nothing on success")
     .action((opts: { json?: boolean; quiet?: boolean }) => {

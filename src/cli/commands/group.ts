@@ -123,17 +123,27 @@ export function registerGroup(program: Command, ctx: GetContext): void {
     .addOption(new Option("--off", "stop sending them").conflicts("on"))
     .option("--json", "machine-readable output")
     .action(async (id: string, opts: { on?: boolean; off?: boolean; json?: boolean }) => {
-      if (!/^\d{1,9}$/.test(id)) throw new UsageError(`the account id must be a number, got "${id}"`);
+      if (!/^\d{1,9}$/.test(id))
+        throw new UsageError(`the account id must be a number, got "${id}"`);
       if (!opts.on && !opts.off) throw new UsageError("choose --on or --off");
       const c = ctx();
       const db = await c.db();
       const acc = await db.account.findUnique({ where: { id: Number(id) } });
       if (!acc) throw new CliFailure(`no account ${id}`);
-      if (acc.role !== "admin") throw new CliFailure(`account ${id} is a ${acc.role}; protocol alerts go to coordinators (admin accounts)`);
+      if (acc.role !== "admin")
+        throw new CliFailure(
+          `account ${id} is a ${acc.role}; protocol alerts go to coordinators (admin accounts)`,
+        );
       const on = Boolean(opts.on);
       await db.$transaction(async (tx) => {
         await tx.account.update({ where: { id: acc.id }, data: { alertsOptIn: on } });
-        await audit(tx, { actor: { kind: "cli" }, action: "account.alerts", entity: "Account", entityId: acc.id, data: { alertsOptIn: on } });
+        await audit(tx, {
+          actor: { kind: "cli" },
+          action: "account.alerts",
+          entity: "Account",
+          entityId: acc.id,
+          data: { alertsOptIn: on },
+        });
       });
       if (opts.json) c.json({ account: acc.id, alertsOptIn: on });
       else c.out(`account ${acc.id}: protocol-deviation alerts ${on ? "on" : "off"}`);

@@ -9,27 +9,37 @@ export function registerInvite(program: Command, ctx: GetContext): void {
   invite
     .command("create")
     .description("create a single-use invite; prints {code, link}")
-    .addOption(new Option("--role <role>", "role the invite grants").choices(ROLES).makeOptionMandatory())
+    .addOption(
+      new Option("--role <role>", "role the invite grants").choices(ROLES).makeOptionMandatory(),
+    )
     .option("--participant <code>", "participant a parent invite is bound to")
     .option("--group <id>", "group a facilitator invite assigns")
     .option("--ttl-hours <hours>", "hours until the code expires (default INVITE_TTL_HOURS)")
     .option("--json", "machine-readable output (the default output is JSON too)")
-    .action(async (opts: { role: Role; participant?: string; group?: string; ttlHours?: string }) => {
-      const c = ctx();
-      const db = await c.db();
-      const ttl = opts.ttlHours === undefined ? c.config.INVITE_TTL_HOURS : Number(opts.ttlHours);
-      if (!Number.isFinite(ttl) || ttl <= 0) throw new CliFailure(`--ttl-hours must be a positive number`);
-      try {
-        const { code, expiresAt } = await createInvite(
-          db,
-          { role: opts.role, participantCode: opts.participant, group: opts.group, ttlHours: ttl },
-          { kind: "cli" },
-        );
-        const link = deepLink(await botUsername(db, c.config.BOT_USERNAME), code);
-        c.json({ code, link, role: opts.role, expiresAt: expiresAt.toISOString() });
-      } catch (e) {
-        if (e instanceof DomainError) throw new CliFailure(e.message);
-        throw e;
-      }
-    });
+    .action(
+      async (opts: { role: Role; participant?: string; group?: string; ttlHours?: string }) => {
+        const c = ctx();
+        const db = await c.db();
+        const ttl = opts.ttlHours === undefined ? c.config.INVITE_TTL_HOURS : Number(opts.ttlHours);
+        if (!Number.isFinite(ttl) || ttl <= 0)
+          throw new CliFailure(`--ttl-hours must be a positive number`);
+        try {
+          const { code, expiresAt } = await createInvite(
+            db,
+            {
+              role: opts.role,
+              participantCode: opts.participant,
+              group: opts.group,
+              ttlHours: ttl,
+            },
+            { kind: "cli" },
+          );
+          const link = deepLink(await botUsername(db, c.config.BOT_USERNAME), code);
+          c.json({ code, link, role: opts.role, expiresAt: expiresAt.toISOString() });
+        } catch (e) {
+          if (e instanceof DomainError) throw new CliFailure(e.message);
+          throw e;
+        }
+      },
+    );
 }
