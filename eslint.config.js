@@ -4,7 +4,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "src/generated/", "demo-output/", "data/", "bin/", "coverage/", ".tmp/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "src/generated/",
+      "demo-output/",
+      "data/",
+      "bin/",
+      "coverage/",
+      ".tmp/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
