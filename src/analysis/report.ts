@@ -12,7 +12,7 @@
 import type { Db } from "../db/client.js";
 import type { Instrument, LoadedFlows } from "../flows/model.js";
 import { scoreResponseSet, scoredItemValues } from "./scoring.js";
-import { loadInstrumentData, type ParticipantData } from "./dataset.js";
+import { answersRecord, loadInstrumentData, type ParticipantData } from "./dataset.js";
 import {
   ancova,
   cronbachAlpha,
@@ -245,14 +245,26 @@ export async function buildReport(
     throw new ReportError("the study needs two timepoints (pre and post) for an effect report");
   const data = await loadInstrumentData(db, instrument, [pre, post]);
 
+  const itemIndex = new Map(instrument.items.map((it, i) => [it.id, i]));
   const scored = data.map((p) => {
-    const preAnswers = p.answers.get(pre) ?? null;
-    const postAnswers = p.answers.get(post) ?? null;
+    const preValues = p.answers.get(pre);
+    const postValues = p.answers.get(post);
+    const preAnswers = preValues ? answersRecord(instrument, preValues) : null;
+    const postAnswers = postValues ? answersRecord(instrument, postValues) : null;
+    // Reverse-keyed pre values for α, kept compact (NaN = unanswered) in item order.
+    let preItems: Float64Array | null = null;
+    if (preAnswers) {
+      preItems = new Float64Array(instrument.items.length).fill(NaN);
+      for (const [id, v] of Object.entries(scoredItemValues(instrument, preAnswers)))
+        if (v !== null) preItems[itemIndex.get(id)!] = v;
+    }
+    // The raw answers are not needed any more (memory at 10k participants).
+    p.answers.clear();
     return {
       p,
       pre: preAnswers ? scoreResponseSet(instrument, preAnswers) : null,
       post: postAnswers ? scoreResponseSet(instrument, postAnswers) : null,
-      preItems: preAnswers ? scoredItemValues(instrument, preAnswers) : null,
+      preItems,
     };
   });
 
@@ -265,7 +277,12 @@ export async function buildReport(
         : instrument.subscales.find((s) => s.id === id)!.items;
     const matrix = scored
       .filter((s) => s.preItems !== null)
-      .map((s) => itemIds.map((it) => s.preItems![it] ?? null));
+      .map((s) =>
+        itemIds.map((it) => {
+          const v = s.preItems![itemIndex.get(it)!]!;
+          return Number.isNaN(v) ? null : v;
+        }),
+      );
     const a = cronbachAlpha(matrix);
     alphaN[id] = a.n;
     const rows: Scored[] = scored.map((s) => ({
