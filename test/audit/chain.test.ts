@@ -3,7 +3,7 @@ import { tempDatabase, type TempDb } from "../support/db.js";
 import { verifyAuditChain } from "../../src/audit/log.js";
 import { addParticipant } from "../../src/services/participants.js";
 import { createInvite } from "../../src/services/invites.js";
-import { runCli } from "../../src/cli/program.js";
+import { runCircle } from "../support/cli.js";
 
 let tmp: TempDb;
 beforeEach(async () => {
@@ -23,16 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => tmp.cleanup());
 
-async function cli(...args: string[]) {
-  let out = "";
-  let err = "";
-  const r = await runCli(args, {
-    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" },
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-  });
-  return { code: r.code, out, err };
-}
+const cli = (...args: string[]) => runCircle(tmp.url, args);
 
 describe("audit chain", () => {
   it("verifies an untouched chain, through the library and the CLI", async () => {

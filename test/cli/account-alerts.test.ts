@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDatabase, type TempDb } from "../support/db.js";
-import { runCli } from "../../src/cli/program.js";
+import { runCircle } from "../support/cli.js";
 
 let tmp: TempDb;
 beforeEach(async () => {
@@ -8,16 +8,7 @@ beforeEach(async () => {
 });
 afterEach(async () => tmp.cleanup());
 
-async function cli(...args: string[]) {
-  let out = "";
-  let err = "";
-  const r = await runCli(args, {
-    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" },
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-  });
-  return { code: r.code, out, err };
-}
+const cli = (...args: string[]) => runCircle(tmp.url, args);
 
 describe("circle account alerts", () => {
   it("opts a coordinator in and out, audited; refuses other roles and bad usage", async () => {

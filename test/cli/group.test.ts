@@ -1,7 +1,7 @@
 // `circle group create|assign|list`, `circle account list`, `circle session plan`, run as a coordinator would.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDatabase, type TempDb } from "../support/db.js";
-import { runCli } from "../../src/cli/program.js";
+import { runCircle } from "../support/cli.js";
 
 let tmp: TempDb;
 beforeEach(async () => {
@@ -9,16 +9,7 @@ beforeEach(async () => {
 });
 afterEach(async () => tmp.cleanup());
 
-async function cli(...args: string[]) {
-  let out = "";
-  let err = "";
-  const r = await runCli(args, {
-    env: { DATABASE_URL: tmp.url, LOG_LEVEL: "silent" },
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-  });
-  return { code: r.code, out, err };
-}
+const cli = (...args: string[]) => runCircle(tmp.url, args);
 
 async function account(
   role: string,

@@ -16,11 +16,11 @@ import {
   parseDay,
 } from "../../services/groups.js";
 import { textDigest } from "../../services/sessions.js";
-import { encodeCallback } from "../callback-data.js";
 import { cutText, escapeHtml } from "../html.js";
 import type { Keyboard, Services } from "../services.js";
 import type { MarkProcessed } from "./questionnaire.js";
 import { currentLogSession } from "./session-log.js";
+import { conversationStore, featureCallback, type StoredConversation } from "./stored.js";
 
 export type NoteKind = "note" | "interview";
 /** Telegram's message limit: an interview may be typed as several messages, each appended. */
@@ -119,65 +119,36 @@ export function stepNote(state: NoteState, event: NoteEvent): NoteState | null {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Conv {
-  id: number;
-  nonce: number;
-  messageId: number | null;
-  state: NoteState;
-}
+type Conv = StoredConversation<NoteState>;
 
 const KIND = "note";
 
-async function loadConv(db: Tx, accountId: number): Promise<Conv | null> {
-  const row = await db.conversationState.findUnique({
-    where: { accountId_kind: { accountId, kind: KIND } },
-  });
-  if (!row || row.machineVersion !== NOTE_MACHINE_VERSION) return null;
-  try {
-    const st = JSON.parse(row.snapshot) as NoteState;
-    if (
-      !["pickChild", "typing", "coding"].includes(st.value) ||
-      !st.context ||
-      !Array.isArray(st.context.codes)
-    )
+const store = conversationStore<NoteState>({
+  kind: KIND,
+  machineId: "note",
+  version: NOTE_MACHINE_VERSION,
+  parse(snapshot) {
+    try {
+      const st = JSON.parse(snapshot) as NoteState;
+      const ok =
+        ["pickChild", "typing", "coding"].includes(st.value) &&
+        st.context &&
+        Array.isArray(st.context.codes);
+      return ok ? st : null;
+    } catch {
       return null;
-    return { id: row.id, nonce: row.nonce, messageId: row.messageId, state: st };
-  } catch {
-    return null;
-  }
-}
-
-async function saveConv(
+    }
+  },
+  finished: (st) => st.value === "saved" || st.value === "cancelled",
+});
+const loadConv = (db: Tx, accountId: number): Promise<Conv | null> => store.load(db, accountId);
+const saveConv = async (
   db: Tx,
   accountId: number,
   state: NoteState,
   extra: { nonce?: number; messageId?: number | null } = {},
-): Promise<number> {
-  if (state.value === "saved" || state.value === "cancelled") {
-    await db.conversationState.deleteMany({ where: { accountId, kind: KIND } });
-    return 0;
-  }
-  const data = {
-    machineId: "note",
-    machineVersion: NOTE_MACHINE_VERSION,
-    snapshot: JSON.stringify(state),
-    ...extra,
-  };
-  const row = await db.conversationState.upsert({
-    where: { accountId_kind: { accountId, kind: KIND } },
-    create: { accountId, kind: KIND, responseSetId: null, ...data },
-    update: data,
-  });
-  return row.id;
-}
-
-function cb(nonce: number, op: string, arg?: string | number): string {
-  return encodeCallback({
-    kind: "x",
-    feature: "note",
-    parts: [String(nonce), op, ...(arg === undefined ? [] : [String(arg)])],
-  });
-}
+) => (await store.save(db, accountId, state, extra)).id;
+const cb = featureCallback("note");
 
 function localeOf(s: Services, account: Account): string {
   return account.locale ?? s.flows.study.defaultLocale;

@@ -41,10 +41,10 @@ import {
   syncObservation,
   type CloseResult,
 } from "../../services/sessions.js";
-import { encodeCallback } from "../callback-data.js";
 import { cutText, escapeHtml } from "../html.js";
 import type { Keyboard, Services } from "../services.js";
 import { continueQuestionnaires, type MarkProcessed } from "./questionnaire.js";
+import { conversationStore, featureCallback, type StoredConversation } from "./stored.js";
 
 // ---------------------------------------------------------------------------------------------
 // The machine (pure)
@@ -322,48 +322,24 @@ function parseStored(json: string): LogState | null {
 // ---------------------------------------------------------------------------------------------
 // Persistence
 
-interface Conv {
-  id: number;
-  nonce: number;
-  messageId: number | null;
-  state: LogState;
-}
+type Conv = StoredConversation<LogState>;
 
 const KIND = "session";
 
-async function loadConv(db: Tx, accountId: number): Promise<Conv | null> {
-  const row = await db.conversationState.findUnique({
-    where: { accountId_kind: { accountId, kind: KIND } },
-  });
-  if (!row) return null;
-  const state = row.machineVersion === LOG_MACHINE_VERSION ? parseStored(row.snapshot) : null;
-  if (!state || state.value === "closed" || state.value === "cancelled") return null;
-  return { id: row.id, nonce: row.nonce, messageId: row.messageId, state };
-}
-
-async function saveConv(
+const store = conversationStore<LogState>({
+  kind: KIND,
+  machineId: "session-log",
+  version: LOG_MACHINE_VERSION,
+  parse: parseStored,
+  finished: (st) => st.value === "closed" || st.value === "cancelled",
+});
+const loadConv = (db: Tx, accountId: number): Promise<Conv | null> => store.load(db, accountId);
+const saveConv = (
   db: Tx,
   accountId: number,
   state: LogState,
   extra: { nonce?: number; messageId?: number | null } = {},
-): Promise<Conv> {
-  if (state.value === "closed" || state.value === "cancelled") {
-    await db.conversationState.deleteMany({ where: { accountId, kind: KIND } });
-    return { id: 0, nonce: extra.nonce ?? 0, messageId: null, state };
-  }
-  const data = {
-    machineId: "session-log",
-    machineVersion: LOG_MACHINE_VERSION,
-    snapshot: JSON.stringify(state),
-    ...extra,
-  };
-  const row = await db.conversationState.upsert({
-    where: { accountId_kind: { accountId, kind: KIND } },
-    create: { accountId, kind: KIND, responseSetId: null, ...data },
-    update: data,
-  });
-  return { id: row.id, nonce: row.nonce, messageId: row.messageId, state };
-}
+): Promise<Conv> => store.save(db, accountId, state, extra);
 
 /** A log left untouched this long no longer blocks a co-facilitator (someone forgot to cancel). */
 const LOCK_HOURS = 12;
@@ -391,13 +367,7 @@ async function loggedByOther(db: Tx, sessionId: number, accountId: number): Prom
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-function cb(nonce: number, op: string, arg?: string | number): string {
-  return encodeCallback({
-    kind: "x",
-    feature: "ses",
-    parts: [String(nonce), op, ...(arg === undefined ? [] : [String(arg)])],
-  });
-}
+const cb = featureCallback("ses");
 
 function localeOf(s: Services, account: Account): string {
   return account.locale ?? s.flows.study.defaultLocale;
