@@ -109,6 +109,8 @@ describe("facilitator session log", () => {
 
     // Child 1: six ratings and a typed note.
     expect(withButton(fac, "⏭ Skip this child").text).toContain("Observation 1 of 3: P01");
+    // Every observation question names the child it is about.
+    expect(fac.current().text).toContain("👤 P01");
     for (let i = 0; i < OBSERVATION_ITEMS; i++) await fac.press("Often");
     expect(fac.current().text).toMatch(/7\/7/);
     await fac.send("Joined the circle game without prompting.");

@@ -99,6 +99,8 @@ interface Loaded {
   };
   /** Answers as stored when the conversation was loaded (for corrections' audit). */
   stored?: Record<string, number | string | null>;
+  /** Whom a facilitator's set is about (the child's code, or their private nickname for it). */
+  subject?: string | null;
   rs: {
     id: number;
     instrumentId: string;
@@ -131,6 +133,20 @@ async function dbAnswers(
   return out;
 }
 
+/** A facilitator rates a child: name the child on every question (code, or the facilitator's nickname). */
+async function subjectOf(
+  s: Services,
+  account: Account,
+  rs: { respondent: string; participantId: number | null },
+): Promise<string | null> {
+  if (rs.respondent !== "facilitator" || rs.participantId === null) return null;
+  const [row] = await s.db.$queryRaw<{ code: string; nickname: string | null }[]>`
+    SELECT p."code", n."nickname" FROM "Participant" p
+      LEFT JOIN "Nickname" n ON n."participantId" = p."id" AND n."accountId" = ${account.id}
+     WHERE p."id" = ${rs.participantId}`;
+  return row ? (row.nickname ? `${row.nickname} (${row.code})` : row.code) : null;
+}
+
 function compileFor(instrument: Instrument, respondent: string): Questionnaire {
   return compileQuestionnaire(instrument, { handoff: respondent === "child" });
 }
@@ -157,7 +173,7 @@ async function loadActive(s: Services, account: Account): Promise<Loaded | null>
   // The answer rows are the truth: a snapshot that disagrees with them is rebuilt from them.
   const stored = await dbAnswers(s.db, rs.id);
   const state = q.restore(row.snapshot, row.machineVersion, stored);
-  return { row, rs, instrument, q, state, stored };
+  return { row, rs, instrument, q, state, stored, subject: await subjectOf(s, account, rs) };
 }
 
 /** Starts the next pending response set, or returns null when nothing is left. */
@@ -202,7 +218,7 @@ async function startNext(s: Services, account: Account): Promise<Loaded | null> 
       data: { instrumentHash: instrument.hash, instrumentVersion: instrument.version },
     });
   }
-  return { row, rs, instrument, q, state };
+  return { row, rs, instrument, q, state, subject: await subjectOf(s, account, rs) };
 }
 
 function optionLabel(
@@ -239,6 +255,7 @@ function render(
   const item = view.item;
   const lines = [
     `<b>${escapeHtml(title)}</b> · ${s.tr(locale, "q-progress", { n: view.number, total: view.total })}`,
+    ...(l.subject ? [`👤 ${escapeHtml(l.subject)}`] : []),
     "",
     escapeHtml(t(item.text, locale)),
   ];
