@@ -326,7 +326,53 @@ const alert: Handler = async (s, job) => {
   };
 };
 
+/**
+ * A timepoint was opened for a family (from the CLI): tell them once that a questionnaire is
+ * waiting. Decided at send time like a reminder: nothing for withdrawn families, nothing when
+ * they have already started it.
+ */
+const announce: Handler = async (s, job) => {
+  const { participantId } = jobPayload<{ participantId: number }>(job);
+  const p = await s.db.participant.findUnique({ where: { id: participantId } });
+  if (!p || p.status !== "consented") return skip(`participant ${p?.status ?? "gone"}`);
+  const rs = await nextFamilyResponseSet(s.db, s, participantId);
+  if (!rs) return skip("nothing open");
+  if (rs.status !== "pending") return skip("the family is already answering");
+  const instrument = s.flows.instruments.get(rs.instrumentId);
+  if (!instrument) return skip("instrument no longer in the flows");
+  const accounts = await parentChats(s.db, participantId);
+  if (accounts.length === 0) return skip("no parent chat");
+  return {
+    kind: "send",
+    messages: accounts.map((a) => ({
+      accountId: a.id,
+      chatId: a.chatId!,
+      html: s.tr(localeOf(s, a), "sched-reminder-start", {
+        title: t(instrument.title, localeOf(s, a)),
+      }),
+    })),
+    async stillWanted() {
+      const now = await s.db.participant.findUnique({
+        where: { id: participantId },
+        select: { status: true },
+      });
+      return now?.status === "consented" && (await stillHeld(s.db, job));
+    },
+    async record(tx, at, delivered) {
+      await audit(tx, {
+        actor: { kind: "system" },
+        action: "questionnaire.announce",
+        entity: "Participant",
+        entityId: participantId,
+        at,
+        data: { participant: p.code, instrument: rs.instrumentId, recipients: delivered },
+      });
+    },
+  };
+};
+
 export const handlers: Record<string, Handler> = {
+  [JOB.announce]: announce,
   [JOB.reminder]: reminder,
   [JOB.sessionReminder]: sessionReminder,
   [JOB.logOverdue]: logOverdue,

@@ -16,6 +16,8 @@ export const JOB = {
   /** A protocol deviation found: fans out into one `alert` per opted-in coordinator. */
   deviation: "deviation",
   alert: "alert",
+  /** Newly opened questionnaires (e.g. `circle timepoint open post`): tell the family once. */
+  announce: "announce",
 } as const;
 
 const HOUR = 3_600_000;

@@ -253,3 +253,24 @@ describe("questionnaire reminders", () => {
     expect(w.tg.messages(f.chat)).toHaveLength(1);
   });
 });
+
+describe("opening a timepoint from the CLI", () => {
+  it("tells each consented family once, at the next tick, and nobody withdrawn", async () => {
+    w = await World.create({ REMINDER_MAX: 0 });
+    const a = await seedFamily(w, "P01", { assign: null });
+    const b = await seedFamily(w, "P02", { assign: null });
+    await withdrawParticipant(w.db, b.participantId, "keep", { kind: "cli" }, w.clock.date());
+    const { runCli } = await import("../../src/cli/program.js");
+    const r = await runCli(["timepoint", "open", "pre", "--arm", "experimental"], {
+      env: { DATABASE_URL: w.tmp.url, LOG_LEVEL: "silent" },
+      stdout: () => {},
+      stderr: () => {},
+    });
+    expect(r.code).toBe(0);
+    await w.tick();
+    await w.tick();
+    expect(w.sent(a.chat).map((c) => c.text)).toEqual([reminderText(firstPreTitle())]);
+    expect(w.sent(b.chat)).toHaveLength(0);
+    expect(await w.db.auditEvent.count({ where: { action: "questionnaire.announce" } })).toBe(1);
+  });
+});

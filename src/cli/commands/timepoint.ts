@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { openTimepoint } from "../../services/assignments.js";
+import { enqueueJob } from "../../scheduler/jobs.js";
+import { JOB } from "../../scheduler/planner.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -41,14 +43,23 @@ export function registerTimepoint(program: Command, ctx: GetContext): void {
           for (const p of participants) {
             const n = await openTimepoint(tx, flows, p.id, timepoint, { kind: "cli" });
             sets += n;
-            if (n > 0) opened++;
+            if (n > 0) {
+              opened++;
+              // The running bot's scheduler tells the family (paced, decided at send time).
+              await enqueueJob(tx, {
+                kind: JOB.announce,
+                dueAt: new Date(),
+                payload: { participantId: p.id },
+                dedupeKey: `announce:${p.id}:${timepoint}`,
+              });
+            }
           }
         });
         const out = { timepoint, participants: participants.length, opened, questionnaires: sets };
         if (opts.json) c.json(out);
         else
           c.out(
-            `${timepoint}: ${sets} questionnaire(s) assigned to ${opened} of ${participants.length} participant(s) (only consented, not withdrawn). Families are asked at their next message or reminder.`,
+            `${timepoint}: ${sets} questionnaire(s) assigned to ${opened} of ${participants.length} participant(s) (only consented, not withdrawn). The running bot tells each family within a few seconds.`,
           );
       },
     );
