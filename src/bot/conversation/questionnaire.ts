@@ -525,6 +525,13 @@ export async function handleQuestionnaireText(
     return true;
   }
   const item = view.item;
+  // A typed answer counts only for a question on screen. After a crash between saving the previous
+  // answer and showing this question, a re-typed answer (meant for the previous question) would
+  // otherwise be taken for this one: show the question instead.
+  if (l.row.messageId === null) {
+    await present(s, account, l);
+    return true;
+  }
   let value: number | string;
   if (item.type === "number") {
     const n = Number(text.trim().replace(",", "."));
