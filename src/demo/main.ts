@@ -31,6 +31,17 @@ function log(...lines: string[]) {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** Chat lines as one line each (message breaks shown as " / "), cut to fit a terminal. */
+function excerpt(lines: string[], count: number): string {
+  return lines
+    .slice(0, count)
+    .map((l) => {
+      const flat = l.replace(/\n\n+/g, " / ").replace(/\n/g, " / ");
+      return `  ${flat.length > 150 ? `${flat.slice(0, 149)}…` : flat}`;
+    })
+    .join("\n");
+}
+
 function cohort(model: AnswerModel): Child[] {
   const children: Child[] = [];
   const gender = (i: number): "male" | "female" => (i % 2 === 0 ? "male" : "female");
@@ -183,20 +194,9 @@ async function main(): Promise<number> {
     if (!values.fast) {
       log("", "── Transcript excerpt (a parent) ──");
       const parent = families.find((f) => f.child.code === "E01")!;
-      log(
-        parent.user
-          .transcript()
-          .slice(0, 18)
-          .map((l) => `  ${l.slice(0, 160)}`)
-          .join("\n"),
-      );
+      log(excerpt(parent.user.transcript(), 16));
       log("", "── Transcript excerpt (the facilitator, session 1) ──");
-      log(
-        fac.transcript
-          .slice(0, 14)
-          .map((l) => `  ${l.slice(0, 160)}`)
-          .join("\n"),
-      );
+      log(excerpt(fac.transcript, 16));
     }
     log("", "── /progress ──", progressText);
     log("", "── /report social-skills ──", summary.text ?? "");
