@@ -45,6 +45,7 @@ describe("circle participant / invite", () => {
     const inv = await cli("invite", "create", "--role", "parent", "--participant", "P01");
     expect(inv.code).toBe(0);
     const json = JSON.parse(inv.out) as { code: string; link: string | null };
+    expect(Object.keys(json)).toEqual(["code", "link"]);
     expect(json.link).toBe(`https://t.me/circle_bot?start=${json.code}`);
     const p = await tmp.db.participant.findUniqueOrThrow({
       where: { code: "P01" },

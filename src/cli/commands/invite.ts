@@ -24,7 +24,7 @@ export function registerInvite(program: Command, ctx: GetContext): void {
         if (!Number.isFinite(ttl) || ttl <= 0)
           throw new CliFailure(`--ttl-hours must be a positive number`);
         try {
-          const { code, expiresAt } = await createInvite(
+          const { code } = await createInvite(
             db,
             {
               role: opts.role,
@@ -35,7 +35,8 @@ export function registerInvite(program: Command, ctx: GetContext): void {
             { kind: "cli" },
           );
           const link = deepLink(await botUsername(db, c.config.BOT_USERNAME), code);
-          c.json({ code, link, role: opts.role, expiresAt: expiresAt.toISOString() });
+          // Exactly the documented contract: {"code","link"} (the expiry follows INVITE_TTL_HOURS).
+          c.json({ code, link });
         } catch (e) {
           if (e instanceof DomainError) throw new CliFailure(e.message);
           throw e;
