@@ -27,6 +27,11 @@ export interface Services extends BotDeps {
 
 export type Keyboard = InlineKeyboardButton[][];
 
+/** The language an account reads: its own choice, else the study's default. */
+export function localeOf(s: { flows: LoadedFlows }, account: { locale: string | null }): string {
+  return account.locale ?? s.flows.study.defaultLocale;
+}
+
 /** HTML messages with Telegram's limits respected; edits that change nothing are not errors. */
 export class Messenger {
   constructor(

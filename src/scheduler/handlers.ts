@@ -7,7 +7,7 @@ import type { Tx } from "../db/client.js";
 import { audit } from "../audit/log.js";
 import { t } from "../flows/model.js";
 import { nextFamilyResponseSet } from "../bot/conversation/questionnaire.js";
-import type { Services } from "../bot/services.js";
+import { localeOf, type Services } from "../bot/services.js";
 import { enqueueJobs, jobPayload, stillHeld } from "./jobs.js";
 import {
   alertRecipients,
@@ -50,10 +50,6 @@ export type Decision =
 export type Handler = (s: Services, job: Job, now: Date) => Promise<Decision>;
 
 const skip = (reason: string): Decision => ({ kind: "skip", reason });
-
-function localeOf(s: Services, account: Account): string {
-  return account.locale ?? s.flows.study.defaultLocale;
-}
 
 /**
  * A family's reminder: what it says is decided now (the questionnaire /resume would show), never

@@ -8,7 +8,7 @@ import type { Tx } from "../db/client.js";
 import { audit, type AuditActor } from "../audit/log.js";
 import { t, type Instrument, type Item, type LoadedFlows } from "../flows/model.js";
 import { TEXT_MAX_LENGTH } from "../engine/index.js";
-import type { Services } from "../bot/services.js";
+import { localeOf, type Services } from "../bot/services.js";
 import { continueQuestionnaires } from "../bot/conversation/questionnaire.js";
 import { escapeHtml } from "../bot/html.js";
 import {
@@ -278,6 +278,24 @@ async function answerMap(tx: Tx, responseSetId: number) {
   return new Map(rows.map((r) => [r.itemId, r]));
 }
 
+/** One child's observation on one dimension in a session (one row, overwritten on change). */
+async function writeObservation(
+  tx: Tx,
+  sessionId: number,
+  participantId: number,
+  row: { dimension: string; rating: number | null; note: string | null; skipped: boolean },
+  now: Date,
+): Promise<void> {
+  const values = { rating: row.rating, note: row.note, skipped: row.skipped, at: now };
+  await tx.observation.upsert({
+    where: {
+      sessionId_participantId_dimension: { sessionId, participantId, dimension: row.dimension },
+    },
+    create: { sessionId, participantId, dimension: row.dimension, ...values },
+    update: values,
+  });
+}
+
 /** Copies a completed observation set into Observation rows (one per item; idempotent). */
 export async function syncObservation(
   tx: Tx,
@@ -314,27 +332,8 @@ export async function syncObservation(
       ),
     );
   if (same) return;
-  for (const r of rows) {
-    await tx.observation.upsert({
-      where: {
-        sessionId_participantId_dimension: {
-          sessionId: rs.sessionId,
-          participantId: rs.participantId,
-          dimension: r.dimension,
-        },
-      },
-      create: {
-        sessionId: rs.sessionId,
-        participantId: rs.participantId,
-        dimension: r.dimension,
-        rating: r.rating,
-        note: r.note,
-        skipped: false,
-        at: now,
-      },
-      update: { rating: r.rating, note: r.note, skipped: false, at: now },
-    });
-  }
+  for (const r of rows)
+    await writeObservation(tx, rs.sessionId, rs.participantId, { ...r, skipped: false }, now);
   await audit(tx, {
     actor,
     action: before.length ? "observation.update" : "observation.record",
@@ -382,27 +381,14 @@ export async function skipObservation(
     rs.status === "skipped"
   )
     return false;
-  for (const dimension of new Set(ins.items.map(observationDimension))) {
-    await tx.observation.upsert({
-      where: {
-        sessionId_participantId_dimension: {
-          sessionId: rs.sessionId,
-          participantId: rs.participantId,
-          dimension,
-        },
-      },
-      create: {
-        sessionId: rs.sessionId,
-        participantId: rs.participantId,
-        dimension,
-        rating: null,
-        note: null,
-        skipped: true,
-        at: now,
-      },
-      update: { rating: null, note: null, skipped: true, at: now },
-    });
-  }
+  for (const dimension of new Set(ins.items.map(observationDimension)))
+    await writeObservation(
+      tx,
+      rs.sessionId,
+      rs.participantId,
+      { dimension, rating: null, note: null, skipped: true },
+      now,
+    );
   await tx.responseSet.update({ where: { id: rs.id }, data: { status: "skipped" } });
   await audit(tx, {
     actor,
@@ -845,7 +831,7 @@ export async function promptFamilies(
       },
     });
     for (const acc of parents) {
-      const locale = acc.locale ?? s.flows.study.defaultLocale;
+      const locale = localeOf(s, acc);
       try {
         const key = p.reason === "session" ? "fam-session-over" : "fam-group-over";
         const active = await s.db.conversationState.findUnique({
@@ -1012,10 +998,7 @@ async function notify(
   let sent = 0;
   for (const acc of to) {
     try {
-      await s.messenger.send(
-        acc.chatId!,
-        await build(acc, acc.locale ?? s.flows.study.defaultLocale),
-      );
+      await s.messenger.send(acc.chatId!, await build(acc, localeOf(s, acc)));
       sent++;
     } catch (e) {
       s.logger.warn(

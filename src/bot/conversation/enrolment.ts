@@ -8,7 +8,7 @@ import { checkInvite, markInviteUsed, type Role } from "../../services/invites.j
 import { encodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
 import { negotiateLocale } from "../i18n.js";
-import type { Services } from "../services.js";
+import { localeOf, type Services } from "../services.js";
 import { continueQuestionnaires, type MarkProcessed } from "./questionnaire.js";
 
 export type ConsentStep = "consent" | "assent" | "declined" | "done" | "withdrawn";
@@ -131,7 +131,7 @@ export async function nextParentStep(
   opts: { announceEmpty?: boolean } = {},
 ): Promise<void> {
   if (!account.participantId) return;
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   const step = await consentStep(s, account.participantId);
   const study = s.flows.study;
   if (step === "consent") {
@@ -209,7 +209,7 @@ export async function handleConsentPress(
   },
   markProcessed: MarkProcessed,
 ): Promise<{ toast?: string }> {
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   if (account.role !== "parent" || !account.participantId)
     return { toast: s.tr(locale, "toast-not-allowed") };
   const step = await consentStep(s, account.participantId);

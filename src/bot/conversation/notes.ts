@@ -17,10 +17,15 @@ import {
 } from "../../services/groups.js";
 import { textDigest } from "../../services/sessions.js";
 import { cutText, escapeHtml } from "../html.js";
-import type { Keyboard, Services } from "../services.js";
+import { localeOf, type Keyboard, type Services } from "../services.js";
 import type { MarkProcessed } from "./questionnaire.js";
 import { currentLogSession } from "./session-log.js";
-import { conversationStore, featureCallback, type StoredConversation } from "./stored.js";
+import {
+  conversationStore,
+  featureCallback,
+  numericArg,
+  type StoredConversation,
+} from "./stored.js";
 
 export type NoteKind = "note" | "interview";
 /** Telegram's message limit: an interview may be typed as several messages, each appended. */
@@ -150,10 +155,6 @@ const saveConv = async (
 ) => (await store.save(db, accountId, state, extra)).id;
 const cb = featureCallback("note");
 
-function localeOf(s: Services, account: Account): string {
-  return account.locale ?? s.flows.study.defaultLocale;
-}
-
 /** Children a facilitator may write about: consented members of their groups. */
 async function noteableChildren(s: Services, accountId: number) {
   const groups = await facilitatorGroups(s.db, accountId);
@@ -274,14 +275,9 @@ export async function handleNotePress(
 ): Promise<{ toast?: string }> {
   const locale = localeOf(s, account);
   const stale = { toast: s.tr(locale, "toast-stale") };
-  const conv = await loadConv(s.db, account.id);
-  if (
-    !conv ||
-    press.nonce !== conv.nonce ||
-    (conv.messageId !== null && press.messageId !== conv.messageId)
-  )
-    return stale;
-  const num = press.arg !== undefined && /^\d{1,9}$/.test(press.arg) ? Number(press.arg) : null;
+  const conv = await store.loadForPress(s.db, account.id, press);
+  if (!conv) return stale;
+  const num = numericArg(press.arg);
   let event: NoteEvent;
   switch (press.op) {
     case "p": {

@@ -14,7 +14,7 @@ import { t, type Instrument, type Item } from "../../flows/model.js";
 import { askingOrder } from "../../services/assignments.js";
 import { encodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
-import type { Keyboard, Services } from "../services.js";
+import { localeOf, type Keyboard, type Services } from "../services.js";
 
 export type MarkProcessed = (tx: Tx) => Promise<void>;
 const noMark: MarkProcessed = async () => {};
@@ -25,10 +25,6 @@ export function machineTag(machineVersion: string): string {
   for (let i = 0; i < machineVersion.length; i++)
     h = (Math.imul(h, 31) + machineVersion.charCodeAt(i)) >>> 0;
   return h.toString(36).padStart(6, "0").slice(-6);
-}
-
-function localeOf(s: Services, account: Account): string {
-  return account.locale ?? s.flows.study.defaultLocale;
 }
 
 /** The next response set this family should answer: earliest slot first, parent before child. */
@@ -351,9 +347,8 @@ export async function continueQuestionnaires(
       await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-nothing-pending"));
     return "nothing";
   }
-  if (l.q.view(l.state).kind === "item" || l.q.view(l.state).kind === "handoff") {
-    await present(s, account, l);
-  }
+  // present() shows an item or the hand-off and does nothing for a finished or paused set.
+  await present(s, account, l);
   return "asking";
 }
 

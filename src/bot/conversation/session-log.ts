@@ -41,9 +41,14 @@ import {
   type CloseResult,
 } from "../../services/sessions.js";
 import { cutText, escapeHtml } from "../html.js";
-import type { Keyboard, Services } from "../services.js";
+import { localeOf, type Keyboard, type Services } from "../services.js";
 import { continueQuestionnaires, type MarkProcessed } from "./questionnaire.js";
-import { conversationStore, featureCallback, type StoredConversation } from "./stored.js";
+import {
+  conversationStore,
+  featureCallback,
+  numericArg,
+  type StoredConversation,
+} from "./stored.js";
 import {
   initialLogState,
   LOG_MACHINE_VERSION,
@@ -103,10 +108,6 @@ async function loggedByOther(db: Tx, sessionId: number, accountId: number): Prom
 // Rendering
 
 const cb = featureCallback("ses");
-
-function localeOf(s: Services, account: Account): string {
-  return account.locale ?? s.flows.study.defaultLocale;
-}
 
 function today(s: Services): string {
   return localDay(s.now(), s.config.QUIET_HOURS_TZ);
@@ -643,18 +644,13 @@ export async function handleSessionPress(
 ): Promise<{ toast?: string }> {
   const locale = localeOf(s, account);
   const stale = { toast: s.tr(locale, "toast-stale") };
-  const conv = await loadConv(s.db, account.id);
-  if (
-    !conv ||
-    press.nonce !== conv.nonce ||
-    (conv.messageId !== null && press.messageId !== conv.messageId)
-  )
-    return stale;
+  const conv = await store.loadForPress(s.db, account.id, press);
+  if (!conv) return stale;
   const ctx = conv.state.context;
   if (ctx.groupId !== null && !(await leadsGroup(s.db, account.id, ctx.groupId)))
     return { toast: s.tr(locale, "fac-toast-not-your-group") };
   const now = s.now();
-  const num = press.arg !== undefined && /^\d{1,9}$/.test(press.arg) ? Number(press.arg) : null;
+  const num = numericArg(press.arg);
 
   /** Commits a transition (plus any writes) with the update id, then shows the new step. */
   const commit = async (

@@ -1,12 +1,12 @@
 import type { Account } from "../../generated/prisma/client.js";
 import { t } from "../../flows/model.js";
 import { slotOrder } from "../../services/assignments.js";
-import type { Services } from "../services.js";
+import { localeOf, type Services } from "../services.js";
 import { consentStep } from "./enrolment.js";
 
 /** `/status`: what is done and what is pending, never scores. */
 export async function showStatus(s: Services, account: Account): Promise<void> {
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   const chat = account.chatId!;
   if (!account.participantId) {
     await s.messenger.send(chat, s.tr(locale, "status-none"));

@@ -13,6 +13,15 @@ export interface StoredConversation<S> {
 
 export interface ConversationStore<S> {
   load(db: Tx, accountId: number): Promise<StoredConversation<S> | null>;
+  /**
+   * The conversation a button press belongs to, or null when the press is stale: it must carry
+   * the current nonce and come from the message whose buttons are live.
+   */
+  loadForPress(
+    db: Tx,
+    accountId: number,
+    press: { nonce: number; messageId: number | undefined },
+  ): Promise<StoredConversation<S> | null>;
   /** Saves the state; a finished state deletes the row (returned with id 0). */
   save(
     db: Tx,
@@ -41,6 +50,12 @@ export function conversationStore<S>(opts: {
       const state = opts.parse(row.snapshot);
       if (state === null || opts.finished(state)) return null;
       return { id: row.id, nonce: row.nonce, messageId: row.messageId, state };
+    },
+    async loadForPress(db, accountId, press) {
+      const conv = await this.load(db, accountId);
+      if (!conv || press.nonce !== conv.nonce) return null;
+      if (conv.messageId !== null && press.messageId !== conv.messageId) return null;
+      return conv;
     },
     async save(db, accountId, state, extra = {}) {
       if (opts.finished(state)) {
@@ -71,4 +86,9 @@ export function featureCallback(feature: string) {
       feature,
       parts: [String(nonce), op, ...(arg === undefined ? [] : [String(arg)])],
     });
+}
+
+/** A button's numeric argument (an id or an index), or null when it is missing or not a number. */
+export function numericArg(arg: string | undefined): number | null {
+  return arg !== undefined && /^\d{1,9}$/.test(arg) ? Number(arg) : null;
 }

@@ -5,11 +5,11 @@ import type { Db } from "../../db/client.js";
 import { audit, type AuditActor } from "../../audit/log.js";
 import { t } from "../../flows/model.js";
 import { encodeCallback } from "../callback-data.js";
-import type { Services } from "../services.js";
+import { localeOf, type Services } from "../services.js";
 import type { MarkProcessed } from "./questionnaire.js";
 
 export async function askWithdraw(s: Services, account: Account): Promise<void> {
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   if (account.role !== "parent" || !account.participantId) {
     await s.messenger.send(account.chatId!, s.tr(locale, "withdraw-not-parent"));
     return;
@@ -91,7 +91,7 @@ export async function handleWithdrawPress(
   messageId: number | undefined,
   markProcessed: MarkProcessed,
 ): Promise<{ toast?: string }> {
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   if (account.role !== "parent" || !account.participantId)
     return { toast: s.tr(locale, "toast-not-allowed") };
   if (messageId) await s.messenger.stripButtons(account.chatId!, messageId);

@@ -9,7 +9,7 @@ import { onResponseSetCompleted } from "../../services/sessions.js";
 import type { CircleContext } from "../context.js";
 import { decodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
-import type { Services } from "../services.js";
+import { localeOf, type Services } from "../services.js";
 import {
   addCompletionListener,
   handleQuestionnaireText,
@@ -125,7 +125,7 @@ async function nickname(
   args: string,
   markProcessed: MarkProcessed,
 ): Promise<void> {
-  const locale = account.locale ?? s.flows.study.defaultLocale;
+  const locale = localeOf(s, account);
   const chat = account.chatId!;
   const groups = await facilitatorGroups(s.db, account.id);
   const kids = await s.db.participant.findMany({
