@@ -4,7 +4,7 @@
 // into free text is replaced by the child's code. Every export is audited.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Db, Tx } from "../db/client.js";
+import { readSnapshot, type Db, type Tx } from "../db/client.js";
 import { audit, type AuditActor } from "../audit/log.js";
 import { codebookCsv, codebookJson } from "../flows/codebook.js";
 import type { Instrument, LoadedFlows } from "../flows/model.js";
@@ -402,7 +402,7 @@ function parseCodes(json: string): string[] {
 
 /**
  * Writes the export into `dir` (created if needed; files of the same names are replaced) and
- * audits it. The data are read in one transaction, so the files agree with each other.
+ * audits it. The data are read in one snapshot, so the files agree with each other.
  */
 export async function buildExport(
   db: Db,
@@ -410,10 +410,9 @@ export async function buildExport(
   dir: string,
   actor: AuditActor,
 ): Promise<ExportResult> {
-  const files = await db.$transaction((tx) => collect(tx, flows), {
-    timeout: 300_000,
-    maxWait: 30_000,
-  });
+  // One snapshot on the read-only connection: the files agree with each other, and a long export
+  // makes no parent, facilitator or other process wait.
+  const files = await readSnapshot(db, (tx) => collect(tx, flows));
   mkdirSync(dir, { recursive: true });
   for (const name of EXPORT_FILES) {
     const f = files[name]!;

@@ -9,6 +9,7 @@ import type { CircleContext } from "../context.js";
 import type { Services } from "../services.js";
 import { escapeHtml } from "../html.js";
 import { buildProgress, formatProgressText } from "../../analysis/progress.js";
+import { readSnapshot } from "../../db/client.js";
 import type { Report, ReportContext } from "../../analysis/report.js";
 // The report, its charts (vega, resvg, a CJK font) and the export load on first use: they cost
 // about half a second of start-up that parents and facilitators should not wait for.
@@ -64,7 +65,7 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
 
   allowed.command("progress", async (ctx) => {
     const { s, locale } = ctx.circle;
-    const progress = await buildProgress(s.db, s.flows);
+    const progress = await readSnapshot(s.db, (tx) => buildProgress(tx, s.flows));
     await s.messenger.sendPre(ctx.chat.id, formatProgressText(progress, locale));
   });
 

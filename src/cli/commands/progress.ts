@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { buildProgress, formatProgressText } from "../../analysis/progress.js";
+import { readSnapshot } from "../../db/client.js";
 import type { GetContext } from "./index.js";
 
 export function registerProgress(program: Command, ctx: GetContext): void {
@@ -9,7 +10,9 @@ export function registerProgress(program: Command, ctx: GetContext): void {
     .option("--json", "machine-readable output (contract)")
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const progress = await buildProgress(await c.db(), await c.flows());
+      const flows = await c.flows();
+      // One snapshot on the read-only connection: consistent, and no writer waits for it.
+      const progress = await readSnapshot(await c.db(), (tx) => buildProgress(tx, flows));
       if (opts.json) c.json(progress);
       else c.out(formatProgressText(progress, c.config.DEFAULT_LOCALE));
     });
