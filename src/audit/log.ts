@@ -53,13 +53,17 @@ export function eventHash(prevHash: string, f: HashedFields): string {
  * would write (a Date parameter is stored in the same ISO form).
  */
 export async function audit(tx: Tx, input: AuditInput): Promise<void> {
-  const [last] = await tx.$queryRaw<
+  // Advance the head first: on SQLite the transaction already holds the write lock, on an engine
+  // with row locks this row is where concurrent writers queue, so two events never share a seq.
+  // RETURNING gives the new seq and the previous event's hash (not yet replaced).
+  const [head] = await tx.$queryRaw<
     { seq: number | bigint; hash: string }[]
-  >`SELECT "seq", "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1`;
-  const prevHash = last?.hash ?? GENESIS_HASH;
+  >`UPDATE "AuditHead" SET "seq" = "seq" + 1 WHERE "id" = 1 RETURNING "seq", "hash"`;
+  if (!head) throw new Error("the audit chain has no head row (migration 0002_audit_head)");
+  const prevHash = head.hash;
   const at = input.at ?? new Date();
   const fields: HashedFields = {
-    seq: Number(last?.seq ?? 0) + 1,
+    seq: Number(head.seq),
     at: at.toISOString(),
     actor: input.actor.kind,
     actorAccountId: input.actor.kind === "account" ? input.actor.accountId : null,
@@ -69,8 +73,10 @@ export async function audit(tx: Tx, input: AuditInput): Promise<void> {
       input.entityId === undefined || input.entityId === null ? null : String(input.entityId),
     data: JSON.stringify(input.data ?? {}),
   };
+  const hash = eventHash(prevHash, fields);
   await tx.$executeRaw`INSERT INTO "AuditEvent" ("seq", "at", "actorAccountId", "actor", "action", "entity", "entityId", "data", "prevHash", "hash")
-    VALUES (${fields.seq}, ${at}, ${fields.actorAccountId}, ${fields.actor}, ${fields.action}, ${fields.entity}, ${fields.entityId}, ${fields.data}, ${prevHash}, ${eventHash(prevHash, fields)})`;
+    VALUES (${fields.seq}, ${at}, ${fields.actorAccountId}, ${fields.actor}, ${fields.action}, ${fields.entity}, ${fields.entityId}, ${fields.data}, ${prevHash}, ${hash})`;
+  await tx.$executeRaw`UPDATE "AuditHead" SET "hash" = ${hash} WHERE "id" = 1`;
 }
 
 export interface ChainVerdict {
@@ -131,6 +137,18 @@ export async function verifyAuditChain(db: Tx): Promise<ChainVerdict> {
       count++;
       cursor = e.seq;
     }
+  }
+  // The head names the last event written: a chain cut off at its end is caught here.
+  const head = await db.auditHead.findUnique({ where: { id: 1 } });
+  if (head && (head.seq !== count || head.hash !== prevHash)) {
+    return {
+      ok: false,
+      events: count,
+      brokenAt: {
+        seq: count + 1,
+        reason: `the chain's head is event ${head.seq} but the last event is ${count} (events removed from the end)`,
+      },
+    };
   }
   return { ok: true, events: count };
 }

@@ -64,4 +64,33 @@ describe("audit chain", () => {
       brokenAt: { seq: 7, reason: "previous-hash link broken" },
     });
   });
+
+  it("catches events cut off the end of the chain (the head still names the last one written)", async () => {
+    await tmp.db.$executeRawUnsafe(`DELETE FROM "AuditEvent" WHERE "seq" >= 8`);
+    expect(await verifyAuditChain(tmp.db)).toMatchObject({
+      ok: false,
+      events: 7,
+      brokenAt: {
+        seq: 8,
+        reason: expect.stringMatching(/head is event 9 but the last event is 7/),
+      },
+    });
+    const r = await cli("audit", "verify");
+    expect(r.code).toBe(1);
+  });
+
+  it("gives concurrent writers of one process distinct, linked seqs", async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        addParticipant(
+          tmp.db,
+          { code: `C${i}`, arm: "none", gender: "male", ageYears: 7 },
+          { kind: "cli" },
+        ),
+      ),
+    );
+    const v = await verifyAuditChain(tmp.db);
+    // no arm: no allocation event, one participant.add each
+    expect(v).toEqual({ ok: true, events: 9 + 20 });
+  });
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { verifyAuditChain } from "../../audit/log.js";
+import { readSnapshot } from "../../db/client.js";
 import { CliFailure } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -11,7 +12,8 @@ export function registerAudit(program: Command, ctx: GetContext): void {
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const verdict = await verifyAuditChain(await c.db());
+      // One snapshot: the bot may be appending events while the chain is walked.
+      const verdict = await readSnapshot(await c.db(), (tx) => verifyAuditChain(tx));
       if (opts.json) c.json(verdict);
       if (!verdict.ok) {
         throw new CliFailure(
