@@ -75,14 +75,28 @@ export function migrateDatabase(url: string, dir = MIGRATIONS_DIR): MigrationRes
         continue;
       }
       const checksum = createHash("sha256").update(m.sql).digest("hex");
-      // One transaction per migration: a half-applied migration never stays behind.
-      db.transaction(() => {
-        db.exec(m.sql);
-        db.prepare(
-          `INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
+      // One transaction per migration: a half-applied migration never stays behind. IMMEDIATE,
+      // and checked again inside: two entry points starting at once apply it exactly once.
+      const appliedMeanwhile = db
+        .transaction(() => {
+          const row = db
+            .prepare(
+              `SELECT 1 FROM _prisma_migrations WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+            )
+            .get(m.name);
+          if (row) return true;
+          db.exec(m.sql);
+          db.prepare(
+            `INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
            VALUES (?, ?, ?, ?, ?, 1)`,
-        ).run(randomUUID(), checksum, Date.now(), m.name, Date.now());
-      })();
+          ).run(randomUUID(), checksum, Date.now(), m.name, Date.now());
+          return false;
+        })
+        .immediate();
+      if (appliedMeanwhile) {
+        already++;
+        continue;
+      }
       applied.push(m.name);
     }
     return { applied, alreadyApplied: already };
