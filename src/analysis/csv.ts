@@ -31,6 +31,23 @@ export function toCsv(header: readonly string[], rows: readonly (readonly Cell[]
   return stringify([[...header], ...rows.map((r) => r.map(cell))]);
 }
 
+/**
+ * The same text as `toCsv`, built in batches with a turn of the event loop between them, so a
+ * million-row file written inside the bot does not stall its chats.
+ */
+export async function toCsvInBatches(
+  header: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  batch = 5000,
+): Promise<string> {
+  const parts = [stringify([[...header]])];
+  for (let i = 0; i < rows.length; i += batch) {
+    await new Promise<void>((r) => setImmediate(r));
+    parts.push(stringify(rows.slice(i, i + batch).map((r) => r.map(cell))));
+  }
+  return parts.join("");
+}
+
 export interface CsvRecord {
   /** 1-based line on which the record starts. */
   line: number;

@@ -8,7 +8,7 @@ import { readSnapshot, type Db, type Tx } from "../db/client.js";
 import { audit, type AuditActor } from "../audit/log.js";
 import { codebookCsv, codebookJson } from "../flows/codebook.js";
 import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { isoUtc, toCsv, type Cell } from "./csv.js";
+import { isoUtc, toCsv, toCsvInBatches, type Cell } from "./csv.js";
 import {
   buildProgress,
   questionnaireComparator,
@@ -118,12 +118,13 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
   const put = (name: string, header: readonly string[], rows: Cell[][]) => {
     files[name] = { content: toCsv(header, rows), rows: rows.length };
   };
+  // For the files of a large study's size (one row per answer): the bot's chats get turns.
+  const putInBatches = async (name: string, header: readonly string[], rows: Cell[][]) => {
+    files[name] = { content: await toCsvInBatches(header, rows), rows: rows.length };
+  };
 
   // answers_long: every answer of a participant's questionnaires, in study order.
-  const sets = await tx.responseSet.findMany({
-    where: { participantId: { not: null } },
-    include: { answers: true },
-  });
+  const sets = await pagedResponseSets(tx);
   const compare = questionnaireComparator(flows);
   const byCode = (id: number | null) => info.get(id ?? -1)?.code ?? "";
   sets.sort(
@@ -143,8 +144,10 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
   };
   const answerCell = (a: { value: number | null; text: string | null; skipped: boolean }): Cell =>
     a.skipped ? "" : (a.value ?? (a.text === null ? "" : redact(a.text)));
+  await turn();
   const answerRows: Cell[][] = [];
-  for (const rs of sets) {
+  for (const [i, rs] of sets.entries()) {
+    if (i % 500 === 499) await turn();
     const p = info.get(rs.participantId!);
     if (!p) continue;
     for (const a of [...rs.answers].sort(itemOrder(flows.instruments.get(rs.instrumentId)))) {
@@ -161,7 +164,7 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
       ]);
     }
   }
-  put(
+  await putInBatches(
     "answers_long.csv",
     [
       ...PARTICIPANT_COLUMNS,
@@ -177,10 +180,12 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
     answerRows,
   );
 
+  await turn();
   // scores_wide: one row per participant (declined ones excluded), one column per score.
   const columns = scoredColumns(flows);
   const scoreOf = new Map<string, number | null>();
-  for (const rs of sets) {
+  for (const [i, rs] of sets.entries()) {
+    if (i % 500 === 499) await turn();
     if (rs.timepoint === null) continue;
     const ins = flows.instruments.get(rs.instrumentId);
     if (!ins || rs.answers.length === 0) continue;
@@ -208,6 +213,7 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
       ]),
   );
 
+  await turn();
   // sessions, with the same log-completeness and satisfaction figures as `circle progress`.
   const progress = await buildProgress(tx, flows);
   put(
@@ -389,6 +395,33 @@ async function collect(tx: Tx, flows: LoadedFlows): Promise<Files> {
     rows: flows.instrumentList.length,
   };
   return files;
+}
+
+/** One turn of the event loop, so the bot's chats get in between long stretches of work. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Every participant's response set with its answers, in pages: better-sqlite3 runs each query
+ * synchronously on the event loop (and its promises resolve as microtasks, so awaiting them never
+ * lets timers or sockets in), so one query for a large study's million answers would stall every
+ * chat of the bot for seconds. Pages of a few thousand answers, with a turn of the event loop
+ * between them, keep each pause short.
+ */
+async function pagedResponseSets(tx: Tx) {
+  const PAGE = 100;
+  const sets = [];
+  for (let after = 0; ;) {
+    const page = await tx.responseSet.findMany({
+      where: { participantId: { not: null }, id: { gt: after } },
+      include: { answers: true },
+      orderBy: { id: "asc" },
+      take: PAGE,
+    });
+    sets.push(...page);
+    if (page.length < PAGE) return sets;
+    after = page[page.length - 1]!.id;
+    await turn();
+  }
 }
 
 function parseCodes(json: string): string[] {
