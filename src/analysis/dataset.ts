@@ -115,6 +115,8 @@ async function readInstrumentData(
       }
     }
     if (rows.length < PAGE) break;
+    // better-sqlite3 is synchronous: let the bot's chats in between pages.
+    await new Promise<void>((r) => setImmediate(r));
   }
   const attendance = await db.$queryRawUnsafe<{ participantId: number; attended: number }[]>(
     `SELECT "participantId" AS participantId, SUM(CASE WHEN "present" THEN 1 ELSE 0 END) AS attended FROM "Attendance" GROUP BY "participantId"`,
