@@ -82,6 +82,8 @@ interface Connection {
   reader?: Promise<PrismaClient>;
   /** Circle has just run BEGIN IMMEDIATE for the transaction Prisma is about to start. */
   begun: boolean;
+  /** Statements run so far, Prisma's and the store's prepared ones (benchmarks print it). */
+  queries: number;
   lock: Lock;
   url: string;
 }
@@ -152,6 +154,7 @@ function serialised(base: PrismaClient, conn: Connection): PrismaClient {
   const extended = base.$extends({
     query: {
       async $allOperations({ args, query }) {
+        conn.queries++;
         if (inTransaction.getStore()) return query(args);
         // A single statement that failed busy had no effect: running it again is safe.
         return retryBusy(
@@ -209,7 +212,7 @@ export async function openDatabase(
   opts: { migrate?: boolean; synchronous?: SyncMode } = {},
 ): Promise<Db> {
   if (opts.migrate !== false) migrateDatabase(url);
-  const conn: Connection = { lock: new Lock(), url, begun: false };
+  const conn: Connection = { lock: new Lock(), url, begun: false, queries: 0 };
   const adapter = immediateAdapter(new PrismaBetterSQLite3({ url }), conn);
   const base = new PrismaClient({ adapter });
   // Same settings as the migration connection; see applyPragmas in migrate.ts for why.
@@ -255,5 +258,16 @@ export function rawConnection(
   const conn = connections.get(db);
   if (!conn?.raw) return null;
   const raw = conn.raw;
-  return { raw, run: (fn) => conn.lock.run(fn) };
+  return {
+    raw,
+    run: (fn) => {
+      conn.queries++;
+      return conn.lock.run(fn);
+    },
+  };
+}
+
+/** How many statements `db` has run (for benchmarks; 0 for other clients). */
+export function queryCount(db: Db): number {
+  return connections.get(db)?.queries ?? 0;
 }

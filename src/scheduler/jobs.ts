@@ -1,7 +1,7 @@
 // The durable job table. A job is a row with a due time; the process that claims it holds a
 // lease (lockedUntil) that doubles as its fencing token: finishing a job only works while the
 // lease is still the one that was claimed, and a crashed process's lease simply runs out.
-import type { Job } from "../generated/prisma/client.js";
+import { Prisma, type Job } from "../generated/prisma/client.js";
 import type { Db, Tx } from "../db/client.js";
 
 export type { Job };
@@ -58,10 +58,30 @@ export async function enqueueJobs(db: Tx, inputs: JobInput[]): Promise<number> {
     for (const r of rows) existing.add(r.dedupeKey!);
   }
   let created = 0;
+  const fresh: JobInput[] = [];
   for (const input of inputs) {
     if (input.dedupeKey && existing.has(input.dedupeKey)) continue;
-    if ((await enqueueJob(db, input)).created) created++;
-    if (input.dedupeKey) existing.add(input.dedupeKey);
+    if (!input.dedupeKey) {
+      await enqueueJob(db, input);
+      created++;
+      continue;
+    }
+    existing.add(input.dedupeKey);
+    fresh.push(input);
+  }
+  // Many rows per statement (a first planning pass over a large study enqueues thousands);
+  // ON CONFLICT keeps it idempotent when another process enqueued the same key meanwhile.
+  const now = new Date();
+  for (let i = 0; i < fresh.length; i += 150) {
+    const rows = fresh
+      .slice(i, i + 150)
+      .map(
+        (j) =>
+          Prisma.sql`(${j.kind}, ${j.dueAt}, ${JSON.stringify(j.payload ?? {})}, ${j.dedupeKey}, ${now})`,
+      );
+    created +=
+      await db.$executeRaw`INSERT INTO "Job" ("kind", "dueAt", "payload", "dedupeKey", "createdAt")
+      VALUES ${Prisma.join(rows)} ON CONFLICT ("dedupeKey") DO NOTHING`;
   }
   return created;
 }

@@ -4,7 +4,8 @@
 //                                post-test: before the group's last session)
 //   session-unlogged:<session>   a session without a closed log 24 h after its date
 //   no-consent:<participant>     research data for a participant without consent and assent
-import type { Tx } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
+import { consentFacts, startedTimepointSets } from "../store/scheduler-reads.js";
 import type { LoadedFlows } from "../flows/model.js";
 import { dayAt, formatDay, formatLocal, formatLocalDay, studyDay, type StudyDay } from "./zone.js";
 
@@ -50,35 +51,46 @@ export function sessionDate(s: {
   return s.heldOn ?? s.plannedOn ?? s.closedAt;
 }
 
+/**
+ * Every protocol deviation in the data. `flagged` holds the keys of deviations already alerted:
+ * they are not worked out again (a steady planning pass over a large study skips nearly all).
+ */
 export async function findDeviations(
-  db: Tx,
+  db: Db,
   flows: LoadedFlows,
   now: Date,
   timeZone: string,
+  flagged: ReadonlySet<string> = new Set(),
 ): Promise<Deviation[]> {
   return [
-    ...(await windowDeviations(db, flows, timeZone)),
+    ...(await windowDeviations(db, flows, timeZone, flagged)),
     ...(await unloggedSessions(db, now, timeZone)),
-    ...(await dataWithoutConsent(db)),
+    ...(await dataWithoutConsent(db, flagged)),
   ];
 }
 
 async function windowDeviations(
-  db: Tx,
+  db: Db,
   flows: LoadedFlows,
   timeZone: string,
+  flagged: ReadonlySet<string>,
 ): Promise<Deviation[]> {
   const numbers = flows.study.sessions.map((x) => x.number);
   const first = Math.min(...numbers);
   const last = Math.max(...numbers);
-  const sets = await db.responseSet.findMany({
-    where: { startedAt: { not: null }, timepoint: { not: null }, participantId: { not: null } },
-    include: { participant: { include: { group: { include: { sessions: true } } } } },
-    orderBy: { id: "asc" },
-  });
+  // Compact rows (prepared SQL) for the sets, Prisma for the few groups: the planner runs every
+  // minute over every started questionnaire of the study.
+  const groups = new Map(
+    (await db.group.findMany({ include: { sessions: true } })).map((g) => [g.id, g]),
+  );
+  const sets = await startedTimepointSets(db);
   const out: Deviation[] = [];
   for (const rs of sets) {
-    const p = rs.participant!;
+    if (flagged.has(`window:${rs.id}`)) continue;
+    const p = {
+      ...rs.participant,
+      group: rs.participant.groupId === null ? null : (groups.get(rs.participant.groupId) ?? null),
+    };
     const tp = flows.study.timepoints.find((x) => x.id === rs.timepoint);
     if (!tp) continue;
     const { anchor, openDays, closeDays } = tp.window;
@@ -203,42 +215,15 @@ async function unloggedSessions(db: Tx, now: Date, timeZone: string): Promise<De
  * came only from paper (import) or from facilitators carries no consent record in Circle; then
  * the participant's status must show consent was given (consented, or withdrawn afterwards).
  */
-async function dataWithoutConsent(db: Tx): Promise<Deviation[]> {
-  const participants = await db.participant.findMany({
-    where: {
-      OR: [
-        { responseSets: { some: { answers: { some: {} } } } },
-        { observations: { some: { skipped: false } } },
-        { notes: { some: {} } },
-      ],
-    },
-    select: {
-      id: true,
-      code: true,
-      status: true,
-      consents: { orderBy: { id: "asc" }, select: { kind: true, decision: true } },
-      _count: { select: { observations: { where: { skipped: false } }, notes: true } },
-    },
-    orderBy: { id: "asc" },
-  });
-  if (participants.length === 0) return [];
-  const viaBot = new Set(
-    (
-      await db.participant.findMany({
-        where: {
-          id: { in: participants.map((p) => p.id) },
-          responseSets: { some: { answers: { some: { source: "telegram" } } } },
-        },
-        select: { id: true },
-      })
-    ).map((p) => p.id),
-  );
+async function dataWithoutConsent(db: Db, flagged: ReadonlySet<string>): Promise<Deviation[]> {
   const out: Deviation[] = [];
-  for (const p of participants) {
+  for (const p of await consentFacts(db)) {
+    if (!p.hasAnswers && p.observations === 0 && p.notes === 0) continue;
+    if (flagged.has(`no-consent:${p.id}`)) continue;
     const latest = (kind: string) => p.consents.filter((c) => c.kind === kind).at(-1)?.decision;
     const recorded = latest("consent") === "agree" && latest("assent") === "agree";
     const ok =
-      viaBot.has(p.id) || p.consents.length > 0
+      p.viaBot || p.consents.length > 0
         ? recorded
         : p.status === "consented" || p.status === "withdrawn";
     if (ok) continue;
@@ -250,14 +235,14 @@ async function dataWithoutConsent(db: Tx): Promise<Deviation[]> {
       entityId: p.id,
       message: {
         key: "sched-alert-no-consent",
-        vars: { code: p.code, answers, observations: p._count.observations, notes: p._count.notes },
+        vars: { code: p.code, answers, observations: p.observations, notes: p.notes },
       },
       facts: {
         participant: p.code,
         status: p.status,
         answers,
-        observations: p._count.observations,
-        notes: p._count.notes,
+        observations: p.observations,
+        notes: p.notes,
       },
     });
   }

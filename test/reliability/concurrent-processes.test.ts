@@ -53,9 +53,7 @@ function circle(databaseUrl: string, args: string[]): Promise<Run> {
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
-    child.once("exit", (code) =>
-      done({ args, code, out, err, startedAt, endedAt: Date.now() }),
-    );
+    child.once("exit", (code) => done({ args, code, out, err, startedAt, endedAt: Date.now() }));
   });
 }
 
@@ -166,9 +164,7 @@ describe("several Circle processes on one database", () => {
         code: 0,
         err: "",
       });
-    expect(results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []))).toEqual(
-      [],
-    );
+    expect(results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []))).toEqual([]);
     // They really overlapped: parents were answering while the import ran.
     const [imp] = runs;
     const duringImport = ackTimes.filter((t) => t > imp!.startedAt && t < imp!.endedAt).length;

@@ -10,7 +10,7 @@ import {
   type StepResult,
   type View,
 } from "../../engine/index.js";
-import { t, type Instrument, type Item } from "../../flows/model.js";
+import { t, type Instrument, type Item, type LoadedFlows } from "../../flows/model.js";
 import { askingOrder } from "../../services/assignments.js";
 import { encodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
@@ -33,13 +33,21 @@ export async function nextFamilyResponseSet(db: Tx, s: Services, participantId: 
     where: { participantId, status: { not: "complete" }, respondent: { in: ["parent", "child"] } },
     orderBy: { id: "asc" },
   });
-  open.sort(
+  return firstToAsk(s.flows, open);
+}
+
+/** Of a family's unfinished sets, the one asked first: by slot, parent before child, then id. */
+export function firstToAsk<T extends { slot: string; respondent: string; id: number }>(
+  flows: LoadedFlows,
+  open: readonly T[],
+): T | null {
+  const sorted = [...open].sort(
     (a, b) =>
-      askingOrder(s.flows, a.slot) - askingOrder(s.flows, b.slot) ||
+      askingOrder(flows, a.slot) - askingOrder(flows, b.slot) ||
       (a.respondent === b.respondent ? 0 : a.respondent === "parent" ? -1 : 1) ||
       a.id - b.id,
   );
-  return open[0] ?? null;
+  return sorted[0] ?? null;
 }
 
 type ResponseSetRow = NonNullable<Awaited<ReturnType<typeof nextFamilyResponseSet>>>;
