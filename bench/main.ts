@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only a,b,c,d] [-- --no-gc]`: Circle's performance against the
+// `npm run bench [-- --quick] [-- --only a,b,c,d,e] [-- --no-gc]`: Circle's performance against the
 // goals of issue item 8. Prints tables and writes bench/results.json (git-ignored). Not part of
 // `npm test`.
 //
@@ -9,6 +9,8 @@
 //     default, and FULL), and what bounds it.
 // (c) `circle report` time and peak memory for 1k and 10k participants × 2 timepoints × 60 items.
 // (d) Cold start of `node bin/start.mjs` to the first answered update (local Bot API sandbox).
+// (e) The scheduler's planning pass at 1k and 5k families: first pass and steady state, with
+//     the number of SQL statements each made.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import { coldStart, type ColdStart } from "./cold-start.js";
 import { Q30, Q60, writeBenchFlows } from "./flows.js";
 import { measureCpuPerItem, meanCpu, UP_TO, type CpuResult } from "./measure-cpu.js";
 import { measureDurable, type DurableResult } from "./measure-durable.js";
+import { measurePlanner, type PlannerResult } from "./measure-planner.js";
 import { measureReports, type ReportResult } from "./measure-report.js";
 import { fmt, table } from "./table.js";
 
@@ -31,9 +34,9 @@ const only = new Set(
     ? onlyArg.split("=")[1]!
     : onlyArg
       ? (args[args.indexOf(onlyArg) + 1] ?? "")
-      : "abcd"
+      : "abcde"
   )
-    .replace(/[^abcd]/g, "")
+    .replace(/[^abcde]/g, "")
     .split(""),
 );
 const config = {
@@ -49,6 +52,7 @@ const config = {
   reportSizes: [1000, 10000],
   reportCli: !quick,
   coldRuns: quick ? 1 : 3,
+  plannerSizes: quick ? [1000] : [1000, 5000],
 };
 const POSITIONS = [1, 10, 25];
 
@@ -63,6 +67,7 @@ let cpu: CpuResult | undefined;
 let durable: DurableResult | undefined;
 let reports: ReportResult[] | undefined;
 let cold: ColdStart | undefined;
+let planner: PlannerResult[] | undefined;
 try {
   if (only.has("a")) cpu = await measureCpuPerItem(work, flows, config, log);
   if (only.has("b")) durable = await measureDurable(work, flows, config, log);
@@ -71,6 +76,10 @@ try {
   if (only.has("d")) {
     log("(d) cold start…");
     cold = await coldStart(work, config.coldRuns);
+  }
+  if (only.has("e")) {
+    log("(e) scheduler planning…");
+    planner = await measurePlanner(config.plannerSizes);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -281,6 +290,32 @@ if (cold) {
   );
 }
 
+if (planner) {
+  const p5k = planner.find((p) => p.families === 5000);
+  if (p5k)
+    goals.push({
+      goal: "(e) steady planning pass at 5,000 families ≤ 1 s",
+      value: p5k.steadyMs / 1000,
+      unit: "s",
+      target: 1,
+      met: p5k.steadyMs <= 1000,
+    });
+  out.push(
+    table(
+      "(e) scheduler planning pass (first: enqueues every reminder and alert; steady: the pass every minute, nothing new)",
+      ["families", "first s", "first SQL", "jobs", "steady s", "steady SQL"],
+      planner.map((p) => [
+        p.families,
+        fmt(p.firstMs / 1000),
+        p.firstQueries,
+        p.firstJobs,
+        fmt(p.steadyMs / 1000, 3),
+        p.steadyQueries,
+      ]),
+    ),
+  );
+}
+
 out.push(
   table(
     "Goals",
@@ -324,6 +359,7 @@ const results = {
   durable: durable ?? null,
   report: reports ?? null,
   coldStart: cold ?? null,
+  planner: planner ?? null,
   goals,
 };
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
