@@ -16,6 +16,7 @@ import {
   satisfactionTotals,
 } from "./progress.js";
 import { scoreResponseSet, scoredItems } from "./scoring.js";
+import { formatFiles, type ExportFormat } from "./export-formats/index.js";
 
 export const EXPORT_FILES = [
   "answers_long.csv",
@@ -32,8 +33,18 @@ export const EXPORT_FILES = [
 
 export interface ExportedFile {
   name: string;
-  /** Data rows (header excluded); for codebook.json the number of instruments. */
+  /**
+   * Data rows (header excluded); for codebook.json the number of instruments; for a script
+   * (circle.sps, circle.R, circle.do) the number of variables it declares.
+   */
   rows: number;
+}
+
+export interface ExportOptions {
+  /** Formats beside the CSV files (default csv only): spss, r, stata add their scripts. */
+  formats?: readonly ExportFormat[];
+  /** Locale of the scripts' labels (default: the study's defaultLocale). */
+  locale?: string;
 }
 
 export interface ExportResult {
@@ -442,6 +453,7 @@ export async function buildExport(
   flows: LoadedFlows,
   dir: string,
   actor: AuditActor,
+  options: ExportOptions = {},
 ): Promise<ExportResult> {
   // One snapshot on the read-only connection: the files agree with each other, and a long export
   // makes no parent, facilitator or other process wait.
@@ -454,9 +466,30 @@ export async function buildExport(
     writeFileSync(tmp, f.content, "utf8");
     renameSync(tmp, join(dir, name));
   }
-  const list = EXPORT_FILES.map((name) => ({ name, rows: files[name]!.rows }));
+  const list: ExportedFile[] = EXPORT_FILES.map((name) => ({ name, rows: files[name]!.rows }));
+  // SPSS, R and Stata scripts read the CSV files just written; the CSVs themselves never change.
+  const formats = options.formats ?? ["csv"];
+  const locale = options.locale ?? flows.study.defaultLocale;
+  const extra = await formatFiles({
+    flows,
+    formats,
+    locale,
+    files: Object.fromEntries(EXPORT_FILES.map((n) => [n, files[n]!.content])),
+  });
+  for (const f of extra) {
+    const tmp = join(dir, `.${f.name}.tmp`);
+    writeFileSync(tmp, f.content, "utf8");
+    renameSync(tmp, join(dir, f.name));
+    list.push({ name: f.name, rows: f.rows });
+  }
+  const scripts = extra.length > 0 ? { formats, locale } : {};
   await db.$transaction(async (tx) => {
-    await audit(tx, { actor, action: "export", entity: "Export", data: { files: list } });
+    await audit(tx, {
+      actor,
+      action: "export",
+      entity: "Export",
+      data: { files: list, ...scripts },
+    });
   });
   return { dir, files: list };
 }

@@ -5,6 +5,7 @@ import type { Tx } from "../db/client.js";
 import type { Instrument, LoadedFlows } from "../flows/model.js";
 import { slotOrder, timepointAssignments } from "../services/assignments.js";
 import { isoDate } from "./csv.js";
+import { displayWidth } from "./display-width.js";
 
 /** The parents' rating after each session; its 0–40 total is the sum of its items. */
 export const SATISFACTION_INSTRUMENT = "session-satisfaction";
@@ -428,18 +429,7 @@ const LABELS = {
   },
 } as const;
 
-/** Display width: CJK and other wide characters take two columns in a terminal. */
-function width(s: string): number {
-  let w = 0;
-  for (const ch of s)
-    w +=
-      /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(
-        ch,
-      )
-        ? 2
-        : 1;
-  return w;
-}
+const width = displayWidth;
 
 function table(
   header: string[],

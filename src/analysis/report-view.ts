@@ -8,10 +8,13 @@ import { describe, tQuantile } from "./stats/index.js";
 import { prePostPanel, satisfactionChart, type PrePostPoint } from "./charts/specs.js";
 import { renderPng } from "./charts/render.js";
 import type { SessionSatisfactionRow } from "./satisfaction.js";
+import { MIXED_MODEL_METHODS, mixedModelHtml, mixedModelLines } from "./report-mixed.js";
 
 export interface ViewOptions {
   locale: string;
   smallCell: number;
+  /** HTML sections appended to the HTML report before the details (e.g. the qualitative codes). */
+  appendixHtml?: string;
 }
 
 const f = (x: number | null | undefined, digits = 2) =>
@@ -86,8 +89,10 @@ export function reportText(
       ...armLines("Control", s.arms.control, small),
     );
     lines.push(...betweenLines(s, small));
+    if (s.mixedModel) lines.push(...mixedModelLines(s.mixedModel, flows, opts));
   }
   lines.push("", "Methods", methodsParagraph(ctx, flows, small));
+  if (report.scores.some((s) => s.mixedModel)) lines.push(MIXED_MODEL_METHODS);
   return lines.join("\n");
 }
 
@@ -293,6 +298,12 @@ figure img{max-width:100%}pre{white-space:pre-wrap;background:#f6f6f6;padding:1e
 <table><thead><tr><th>Score</th><th>Experimental pre</th><th>Experimental post</th><th>Control pre</th><th>Control post</th><th>Change difference (Welch)</th><th>ANCOVA effect</th><th>Effect sizes</th><th>α</th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${images}
+${mixedModelHtml(
+  report.scores.map((s) => ({ ...s, label: scoreLabel(ctx, s.id, locale) })),
+  flows,
+  opts,
+)}
+${opts.appendixHtml ?? ""}
 <h2>Details</h2><pre>${esc(reportText(report, ctx, flows, opts))}</pre>
 <h2>Methods</h2><p>${esc(methodsParagraph(ctx, flows, small))}</p>
 </body></html>

@@ -11,8 +11,15 @@
 // - attendanceDose: experimental arm, Pearson r of sessions attended with change.
 import type { Db } from "../db/client.js";
 import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { scoreResponseSet, scoredItemValues } from "./scoring.js";
+import { scoreResponseSet, scoredItemValues, type ResponseSetScores } from "./scoring.js";
 import { answersRecord, loadInstrumentData, type ParticipantData } from "./dataset.js";
+import {
+  experimentalGroupCount,
+  mixedModelBlock,
+  mixedModelWanted,
+  participantGroups,
+  type MixedModelBlock,
+} from "./report-mixed.js";
 import {
   ancova,
   cronbachAlpha,
@@ -85,6 +92,11 @@ export interface ScoreBlock {
     welchT: { t: number | null; df: number | null; p: number | null };
   };
   attendanceDose: { r: number | null; p: number | null; n: number } | null;
+  /**
+   * Only when the study has more than two timepoints or the experimental arm two or more groups
+   * (report-mixed.ts); a pre/post study with one group has no such key.
+   */
+  mixedModel?: MixedModelBlock;
 }
 
 export interface Report {
@@ -243,7 +255,11 @@ export async function buildReport(
   const [pre, post] = flows.study.timepoints.map((t) => t.id);
   if (!pre || !post)
     throw new ReportError("the study needs two timepoints (pre and post) for an effect report");
-  const data = await loadInstrumentData(db, instrument, [pre, post]);
+  const allTimepoints = flows.study.timepoints.map((t) => t.id);
+  const roster = await participantGroups(db);
+  const groupOf = (code: string) => roster.get(code)?.group ?? null;
+  const mixed = mixedModelWanted(flows, experimentalGroupCount([...roster.values()]));
+  const data = await loadInstrumentData(db, instrument, mixed ? allTimepoints : [pre, post]);
 
   const itemIndex = new Map(instrument.items.map((it, i) => [it.id, i]));
   const scored = data.map((p) => {
@@ -258,14 +274,18 @@ export async function buildReport(
       for (const [id, v] of Object.entries(scoredItemValues(instrument, preAnswers)))
         if (v !== null) preItems[itemIndex.get(id)!] = v;
     }
+    const pre_ = preAnswers ? scoreResponseSet(instrument, preAnswers) : null;
+    const post_ = postAnswers ? scoreResponseSet(instrument, postAnswers) : null;
+    // Scores at every timepoint, for the mixed model.
+    const at = new Map<string, ResponseSetScores>();
+    if (mixed)
+      for (const [tp, values] of p.answers) {
+        const known = tp === pre ? pre_ : tp === post ? post_ : null;
+        at.set(tp, known ?? scoreResponseSet(instrument, answersRecord(instrument, values)));
+      }
     // The raw answers are not needed any more (memory at 10k participants).
     p.answers.clear();
-    return {
-      p,
-      pre: preAnswers ? scoreResponseSet(instrument, preAnswers) : null,
-      post: postAnswers ? scoreResponseSet(instrument, postAnswers) : null,
-      preItems,
-    };
+    return { p, pre: pre_, post: post_, preItems, at };
   });
 
   const ids = [...instrument.subscales.map((s) => s.id), "total"];
@@ -290,7 +310,21 @@ export async function buildReport(
       pre: s.pre ? (id === "total" ? s.pre.total : (s.pre.subscales[id] ?? null)) : null,
       post: s.post ? (id === "total" ? s.post.total : (s.post.subscales[id] ?? null)) : null,
     }));
-    return computeScoreBlock(id, rows, a.alpha);
+    const block: ReturnType<typeof computeScoreBlock> & { mixedModel?: MixedModelBlock } =
+      computeScoreBlock(id, rows, a.alpha);
+    if (mixed) {
+      const pick = (r: ResponseSetScores) => (id === "total" ? r.total : (r.subscales[id] ?? null));
+      block.mixedModel = mixedModelBlock(
+        scored.map((s) => ({
+          code: s.p.code,
+          arm: s.p.arm,
+          group: groupOf(s.p.code),
+          scores: new Map([...s.at].map(([tp, r]) => [tp, pick(r)])),
+        })),
+        allTimepoints,
+      );
+    }
+    return block;
   });
   const adjusted = holm(blocks.slice(0, -1).map((b) => b.between.welchT.p));
   const scores: ScoreBlock[] = blocks.map((b, i) => ({

@@ -1,6 +1,7 @@
-// The facilitator's part of the demo: six sessions logged from the chat (attendance, an
-// observation per attending child, the reflection, closing), and the families' satisfaction
-// replies that closing a session asks for.
+// A facilitator's part of the demo: the six sessions of one group logged from the chat
+// (attendance, an observation per attending child, the reflection, closing), and the families'
+// satisfaction replies that closing a session asks for. Each experimental group has its own
+// facilitator; the demo runs them side by side.
 import type { Db } from "../db/client.js";
 import type { LoadedFlows } from "../flows/model.js";
 import type { Sandbox, ScriptedUser } from "../sandbox/index.js";
@@ -12,8 +13,8 @@ import { t } from "../flows/model.js";
 const WAIT_MS = 20_000;
 
 export interface FacilitatorRun {
-  observations: number;
-  satisfaction: number;
+  group: string;
+  /** The chat of session 1 (for the transcript excerpt). */
   transcript: string[];
 }
 
@@ -29,20 +30,18 @@ export async function runFacilitator(opts: {
   model: AnswerModel;
   families: Family[];
   seed: number;
+  group: string;
+  /** Telegram identity of the facilitator (as real ones look; never in exports or logs). */
+  user: { id: number; firstName: string; username: string };
   onAfterSession?: (n: number) => Promise<void>;
 }): Promise<FacilitatorRun> {
   const { db, flows, sandbox, model, families } = opts;
   const { code } = await createInvite(
     db,
-    { role: "facilitator", group: "ward-a", ttlHours: 48 },
+    { role: "facilitator", group: opts.group, ttlHours: 48 },
     { kind: "cli" },
   );
-  const fac = sandbox.createUser({
-    id: 7_330_000_001,
-    firstName: "Fionazqx",
-    username: "facilitator_tg",
-    languageCode: "en",
-  });
+  const fac = sandbox.createUser({ ...opts.user, languageCode: "en" });
   fac.sendText(`/start ${code}`);
   await fac.waitForBotMessage(
     (m) => /enrolled in Circle as facilitator/.test(m.text ?? ""),
@@ -117,7 +116,10 @@ export async function runFacilitator(opts: {
       const value =
         isObservation && child
           ? model.observation(child, session, item.subscale ?? item.id)
-          : Math.min(item.max ?? 5, 3 + Number(model.chance(0.7, "refl", session, item.id)));
+          : Math.min(
+              item.max ?? 5,
+              3 + Number(model.chance(0.7, "refl", opts.group, session, item.id)),
+            );
       const label =
         item.options.find((o) => o.value === value) ?? item.options[item.options.length - 1]!;
       fac.press(prompt, t(label.label, "en"));
@@ -131,14 +133,5 @@ export async function runFacilitator(opts: {
     });
     await opts.onAfterSession?.(session);
   }
-  const observations = await db.observation.count({
-    where: { skipped: false, rating: { not: null } },
-  });
-  const satisfaction = await db.responseSet.count({
-    where: {
-      instrumentId: flows.study.assignments.afterSession.parent[0] ?? "",
-      status: "complete",
-    },
-  });
-  return { observations, satisfaction, transcript };
+  return { group: opts.group, transcript };
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
+import { unzipSync } from "fflate";
 import { loadConfig } from "../config/env.js";
 import { openDatabase, type Db } from "../db/client.js";
 import { loadFlows } from "../flows/load.js";
@@ -13,6 +14,8 @@ import { startSandbox, type Sandbox, type ScriptedUser } from "../sandbox/index.
 import { addParticipant } from "../services/participants.js";
 import { createInvite } from "../services/invites.js";
 import { openTimepoint } from "../services/assignments.js";
+import { enqueueJob } from "../scheduler/jobs.js";
+import { JOB } from "../scheduler/planner.js";
 import { AnswerModel, type Child } from "./model.js";
 import { answerAll, enrolParent, inParallel, withdraw } from "./actors.js";
 import { runFacilitator } from "./facilitator.js";
@@ -42,6 +45,12 @@ function excerpt(lines: string[], count: number): string {
     .join("\n");
 }
 
+/** The experimental arm meets in two groups of five; the control arm is one (session-less) group. */
+const EXPERIMENTAL_GROUPS = ["ward-a", "ward-c"];
+/** A small group effect: ward-a's sessions do a little better than ward-c's (latent SD units). */
+const GROUP_EFFECTS = { "ward-a": 0.3, "ward-c": -0.3 };
+const CONTROL_GROUP = "ward-b";
+
 function cohort(model: AnswerModel): Child[] {
   const children: Child[] = [];
   const gender = (i: number): "male" | "female" => (i % 2 === 0 ? "male" : "female");
@@ -50,6 +59,7 @@ function cohort(model: AnswerModel): Child[] {
     children.push({
       code: `B${String(i + 1).padStart(2, "0")}`,
       arm: null,
+      group: null,
       gender: gender(i),
       ageYears: age(i),
     });
@@ -57,6 +67,7 @@ function cohort(model: AnswerModel): Child[] {
     children.push({
       code: `E${String(i + 1).padStart(2, "0")}`,
       arm: "experimental",
+      group: EXPERIMENTAL_GROUPS[i < 5 ? 0 : 1]!,
       gender: gender(i + 1),
       ageYears: age(i + 3),
     });
@@ -64,6 +75,7 @@ function cohort(model: AnswerModel): Child[] {
     children.push({
       code: `C${String(i + 1).padStart(2, "0")}`,
       arm: "control",
+      group: CONTROL_GROUP,
       gender: gender(i),
       ageYears: age(i + 5),
     });
@@ -108,10 +120,12 @@ async function main(): Promise<number> {
     log(
       `Circle demo — seed ${seed}. Sandbox at ${sandbox.apiRoot}; the bot runs as \`npm start\` against it.`,
     );
-    const model = new AnswerModel(seed);
+    const model = new AnswerModel(seed, GROUP_EFFECTS);
     const children = cohort(model);
     const families = await setupFamilies(db, flows, sandbox, children);
-    log(`Enrolled ${children.length} participants: 42 baseline-only, 10 experimental, 10 control.`);
+    log(
+      `Enrolled ${children.length} participants: 42 baseline-only, 10 experimental (groups ${EXPERIMENTAL_GROUPS.join(" and ")}, 5 each), 10 control.`,
+    );
 
     // Pre-tests: every family enrols by invite; one declines consent; some pause and resume.
     const decliner = families.find((f) => f.child.code === "B07")!;
@@ -129,22 +143,43 @@ async function main(): Promise<number> {
       `[${((Date.now() - t0) / 1000).toFixed(0)} s] Pre-tests: ${answers} answers from ${families.length - 1} families (one declined consent; some paused and resumed).`,
     );
 
-    // The experimental group's six sessions, logged by the facilitator, with satisfaction replies.
+    // Each experimental group's six sessions, logged by its own facilitator (the two side by
+    // side), with the families' satisfaction replies.
     const experimental = families.filter((f) => f.child.arm === "experimental");
     const withdrawer = experimental[8]!;
-    const fac = await runFacilitator({
-      db,
-      flows,
-      sandbox,
-      model,
-      families: experimental,
-      seed,
-      onAfterSession: async (n) => {
-        if (n === 2) await withdraw(withdrawer.user);
+    const runs = await Promise.all(
+      EXPERIMENTAL_GROUPS.map((group, i) =>
+        runFacilitator({
+          db,
+          flows,
+          sandbox,
+          model,
+          families: experimental.filter((f) => f.child.group === group),
+          seed,
+          group,
+          user: {
+            id: 7_330_000_001 + i,
+            firstName: ["Fionazqx", "Gracezqx"][i]!,
+            username: `facilitator${i + 1}_tg`,
+          },
+          onAfterSession: async (n) => {
+            if (n === 2 && group === withdrawer.child.group) await withdraw(withdrawer.user);
+          },
+        }),
+      ),
+    );
+    const fac = runs[0]!;
+    const observations = await db.observation.count({
+      where: { skipped: false, rating: { not: null } },
+    });
+    const satisfaction = await db.responseSet.count({
+      where: {
+        instrumentId: flows.study.assignments.afterSession.parent[0] ?? "",
+        status: "complete",
       },
     });
     log(
-      `[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for group "ward-a" (${fac.observations} observations, ${fac.satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`,
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for each of ${EXPERIMENTAL_GROUPS.map((g) => `"${g}"`).join(" and ")} (${observations} observations, ${satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`,
     );
 
     // Post-tests: the experimental group's post opened when session 6 closed; the control arm's now.
@@ -165,6 +200,38 @@ async function main(): Promise<number> {
       },
     );
     log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Post-tests: ${post} answers.`);
+
+    // The follow-up, three months after the groups. The bot's scheduler opens it for each group
+    // on the day its window opens; the demo does not wait three months, so the researcher opens
+    // it now for both arms, as `circle timepoint open follow-up --arm …` does (the protocol check
+    // records these as started before their window). Each family is told, then answers.
+    await db.$transaction(async (tx) => {
+      for (const f of families.filter((x) => x.child.arm !== null)) {
+        const p = await tx.participant.findUniqueOrThrow({ where: { code: f.child.code } });
+        if ((await openTimepoint(tx, flows, p.id, "follow-up", { kind: "cli" })) > 0)
+          await enqueueJob(tx, {
+            kind: JOB.announce,
+            dueAt: new Date(),
+            payload: { participantId: p.id },
+            dedupeKey: `announce:${p.id}:follow-up`,
+          });
+      }
+    });
+    let followUp = 0;
+    await inParallel(
+      families.filter((f) => f.child.arm !== null && f !== withdrawer),
+      8,
+      async (f) => {
+        await f.user.waitForBotMessage(
+          (m) => /A questionnaire is waiting for you/.test(m.text ?? ""),
+          20_000,
+        );
+        f.user.sendText("/resume");
+        const r = await answerAll(f.user, flows, f.child, model, "follow-up");
+        followUp += r.answered;
+      },
+    );
+    log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] Follow-up: ${followUp} answers.`);
 
     // The researcher asks for progress and the report.
     const researcher = await enrolResearcher(db, sandbox);
@@ -190,6 +257,17 @@ async function main(): Promise<number> {
         p.photo?.data ?? Buffer.alloc(0),
       ),
     );
+    // The export with every format: CSVs plus the SPSS, R and Stata scripts that read them.
+    researcher.sendText("/export all");
+    const exported = await researcher.waitForBotMessage(
+      (m) => m.kind === "document" && /\.zip$/.test(m.document?.fileName ?? ""),
+      60_000,
+    );
+    const exportDir = join(OUT, "export");
+    mkdirSync(exportDir, { recursive: true });
+    const exportFiles = unzipSync(new Uint8Array(exported.document?.data ?? Buffer.alloc(0)));
+    for (const [name, data] of Object.entries(exportFiles))
+      writeFileSync(join(exportDir, name), data);
 
     if (!values.fast) {
       log("", "── Transcript excerpt (a parent) ──");
@@ -201,6 +279,9 @@ async function main(): Promise<number> {
     log("", "── /progress ──", progressText);
     log("", "── /report social-skills ──", summary.text ?? "");
     log("", `Wrote ${join(OUT, "report.html")} and ${photos.length} chart(s) to ${OUT}.`);
+    log(
+      `Wrote the export (/export all: ${Object.keys(exportFiles).length} files, with circle.sps, circle.R and circle.do) to ${exportDir}.`,
+    );
 
     const problems = sandbox.rejections.filter((r) => !r.injected);
     if (problems.length > 0) {
@@ -244,8 +325,7 @@ async function setupFamilies(
         arm: child.arm ?? "none",
         gender: child.gender,
         ageYears: child.ageYears,
-        group:
-          child.arm === "experimental" ? "ward-a" : child.arm === "control" ? "ward-b" : undefined,
+        group: child.group ?? undefined,
       },
       { kind: "cli" },
     );

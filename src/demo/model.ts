@@ -1,13 +1,17 @@
 // The seeded answer model the demo plays: each child has a latent level per dimension; boys start
 // lower; the experimental arm improves more between pre and post, most in social-behaviour
-// patterns and interpersonal cognition (as in the study Circle comes from). Answers are the
-// latent level plus noise, mapped onto each item's scale (reverse-keyed items answered inversely).
+// patterns and interpersonal cognition (as in the study Circle comes from), and keeps most of it
+// at the follow-up three months later; each experimental group adds a small shift of its own
+// after the sessions (a group effect). Answers are the latent level plus noise, mapped onto each
+// item's scale (reverse-keyed items answered inversely).
 import type { Instrument, Item } from "../flows/model.js";
 import { seededRandom } from "../services/random.js";
 
 export interface Child {
   code: string;
   arm: "experimental" | "control" | null;
+  /** The group the child is in (experimental children meet in one of several groups). */
+  group: string | null;
   gender: "male" | "female";
   ageYears: number;
 }
@@ -22,6 +26,8 @@ const GAIN: Record<string, { experimental: number; control: number }> = {
   interpersonal_cognition: { experimental: 0.85, control: 0.05 },
 };
 const QOL_GAIN = { experimental: 0.35, control: 0.1 };
+/** Share of the post gain still there at the follow-up, per arm. */
+const KEPT_AT_FOLLOW_UP = { experimental: 0.7, control: 1 };
 
 function normal(rnd: () => number): number {
   // Box–Muller
@@ -31,7 +37,14 @@ function normal(rnd: () => number): number {
 
 export class AnswerModel {
   private readonly latent = new Map<string, number>();
-  constructor(private readonly seed: number) {}
+  /**
+   * `groupEffects`: the shift (latent SD units) each experimental group gives its children from
+   * the post-test on — one group's sessions went a little better than another's.
+   */
+  constructor(
+    private readonly seed: number,
+    private readonly groupEffects: Readonly<Record<string, number>> = {},
+  ) {}
 
   private level(child: Child, dimension: string): number {
     const key = `${child.code}|${dimension}`;
@@ -66,9 +79,11 @@ export class AnswerModel {
     const dimension = item.subscale ?? instrument.id;
     const isQol = instrument.transform === "0-100";
     let z = this.level(child, isQol ? `qol:${dimension}` : dimension);
-    if (timepoint === "post" && child.arm) {
+    if ((timepoint === "post" || timepoint === "follow-up") && child.arm) {
       const g = isQol ? QOL_GAIN[child.arm] : (GAIN[dimension]?.[child.arm] ?? 0.2);
-      z += g * (1 + 0.3 * normal(rnd));
+      const kept = timepoint === "follow-up" ? KEPT_AT_FOLLOW_UP[child.arm] : 1;
+      z += g * kept * (1 + 0.3 * normal(rnd));
+      if (child.arm === "experimental" && child.group) z += this.groupEffects[child.group] ?? 0;
     }
     z += 0.55 * normal(rnd);
     // Map z onto the item's range: 0 → the midpoint, ±2 → the ends.

@@ -281,11 +281,13 @@ function validateInstrument(def: InstrumentFile, rep: Reporter): Instrument | un
     if (!items.some((it) => it.subscale === s.id))
       rep.add(["subscales", i], `subscale "${s.id}" has no items`);
   });
+  checkCutoffs(def, items, rep);
   if (rep.errors.length > before) return undefined;
   return {
     id: def.id,
     version: def.version,
-    hash: contentHash(def),
+    // Cut-offs are analysis settings: changing one must not make stored answers a new version.
+    hash: contentHash(withoutCutoffs(def)),
     title: def.title,
     intro: def.intro ?? null,
     respondent: def.respondent,
@@ -295,10 +297,46 @@ function validateInstrument(def: InstrumentFile, rep: Reporter): Instrument | un
       id: s.id,
       label: s.label,
       items: items.filter((it) => it.subscale === s.id).map((it) => it.id),
+      ...(s.cutoff !== undefined ? { cutoff: s.cutoff } : {}),
     })),
+    ...(def.cutoff !== undefined ? { cutoff: def.cutoff } : {}),
     items,
     file: "",
   };
+}
+
+function withoutCutoffs(def: InstrumentFile): unknown {
+  const { cutoff: _total, ...rest } = def;
+  return { ...rest, subscales: def.subscales.map(({ cutoff: _c, ...s }) => s) };
+}
+
+/** A cut-off must lie on the score's scale (0–100 when transformed, else its items' range). */
+function checkCutoffs(def: InstrumentFile, items: Item[], rep: Reporter): void {
+  const range = (ids: Item[]): [number, number] | null => {
+    const scored = ids.filter((it) => it.min !== null && it.max !== null);
+    if (scored.length === 0) return null;
+    if (def.transform === "0-100") return [0, 100];
+    return [Math.min(...scored.map((it) => it.min!)), Math.max(...scored.map((it) => it.max!))];
+  };
+  const check = (value: number | undefined, path: PathPart[], members: Item[]) => {
+    if (value === undefined) return;
+    const r = range(members);
+    if (r === null) rep.add(path, "a cut-off needs scored items");
+    else if (value < r[0] || value > r[1])
+      rep.add(path, `cut-off ${value} is outside the score range ${r[0]}–${r[1]}`);
+  };
+  def.subscales.forEach((s, i) =>
+    check(
+      s.cutoff,
+      ["subscales", i, "cutoff"],
+      items.filter((it) => it.subscale === s.id),
+    ),
+  );
+  check(
+    def.cutoff,
+    ["cutoff"],
+    items.filter((it) => it.subscale !== null),
+  );
 }
 
 /** Items used in numeric comparisons (answered() works for any item type). */

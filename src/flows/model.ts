@@ -29,6 +29,8 @@ export interface Subscale {
   id: string;
   label: Localized;
   items: string[];
+  /** Baseline needs-assessment cut-off (score at or below = needs attention), if declared. */
+  cutoff?: number;
 }
 
 export interface Instrument {
@@ -42,6 +44,8 @@ export interface Instrument {
   transform: "none" | "0-100";
   minAnsweredFraction: number;
   subscales: Subscale[];
+  /** Cut-off for the total score, if declared (see Subscale.cutoff). */
+  cutoff?: number;
   items: Item[];
   /** Where it was loaded from (for messages). */
   file: string;

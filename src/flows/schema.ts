@@ -45,9 +45,17 @@ export const itemSchema = z.strictObject({
 });
 export type ItemDef = z.infer<typeof itemSchema>;
 
+/**
+ * Optional cut-off for the baseline needs assessment: a score at or below it (on the instrument's
+ * scoring scale, after keying and transform) counts as "needs attention". Analysis only: it is not
+ * part of the content hash and not in the codebook contract.
+ */
+const cutoff = z.number().optional();
+
 export const subscaleSchema = z.strictObject({
   id,
   label: localizedSchema,
+  cutoff,
 });
 
 export const instrumentSchema = z.strictObject({
@@ -62,6 +70,8 @@ export const instrumentSchema = z.strictObject({
   transform: z.enum(["none", "0-100"]).default("none"),
   minAnsweredFraction: z.number().min(0).max(1).default(0.5),
   subscales: z.array(subscaleSchema).default([]),
+  /** Cut-off for the total score (see subscale cutoff). */
+  cutoff,
   items: z.array(itemSchema).min(1, "an instrument needs at least one item"),
 });
 export type InstrumentFile = z.infer<typeof instrumentSchema>;

@@ -7,8 +7,9 @@ import type { Tx } from "../db/client.js";
 import { audit } from "../audit/log.js";
 import { t } from "../flows/model.js";
 import { nextFamilyResponseSet } from "../bot/conversation/questionnaire.js";
+import { openTimepoint as openTimepointFor } from "../services/assignments.js";
 import { localeOf, type Services } from "../bot/services.js";
-import { enqueueJobs, jobPayload, stillHeld } from "./jobs.js";
+import { enqueueJobs, jobPayload, stillHeld, type JobInput } from "./jobs.js";
 import {
   alertRecipients,
   JOB,
@@ -20,11 +21,12 @@ import {
   sessionFacilitators,
   type AlertPayload,
   type DeviationPayload,
+  type OpenTimepointPayload,
   type ReminderPayload,
   type SessionPayload,
 } from "./planner.js";
 import { sessionDate, type AlertMessage } from "./protocol.js";
-import { formatDay, studyDay } from "./zone.js";
+import { dayAt, formatDay, studyDay } from "./zone.js";
 
 export interface OutMessage {
   accountId: number;
@@ -367,8 +369,77 @@ const announce: Handler = async (s, job) => {
   };
 };
 
+/**
+ * A follow-up's window has opened for a group: its consented members get the questionnaires
+ * (withdrawn and declined ones nothing), and each family is told once, like after
+ * `circle timepoint open`. Decided now: nothing when the last session was reopened or its date
+ * corrected since (a new job follows the new date), nothing once the window has closed (a
+ * researcher can still open it by hand).
+ */
+const openTimepoint: Handler = async (s, job, now) => {
+  const p = jobPayload<OpenTimepointPayload>(job);
+  const tp = s.flows.study.timepoints.find((x) => x.id === p.timepoint);
+  if (!tp || tp.window.anchor !== "last-session") return skip("timepoint no longer in the flows");
+  const last = Math.max(...s.flows.study.sessions.map((x) => x.number));
+  const session = await s.db.groupSession.findUnique({
+    where: { groupId_number: { groupId: p.groupId, number: last } },
+    include: { group: true },
+  });
+  if (!session || session.status !== "closed" || !session.heldOn)
+    return skip("the group's last session is not closed");
+  if (session.heldOn.toISOString() !== p.lastSession)
+    return skip("the last session's date changed");
+  const tz = s.config.QUIET_HOURS_TZ;
+  const day = studyDay(session.heldOn, tz);
+  const opens = dayAt(day, tp.window.openDays, 0, tz);
+  if (now < opens) return { kind: "reschedule", dueAt: opens, reason: "window not open yet" };
+  if (now >= dayAt(day, tp.window.closeDays + 1, 0, tz))
+    return skip("the window closed before it could be opened");
+  const group = session.group;
+  return {
+    kind: "fanout",
+    async run(tx, at) {
+      const members = await tx.participant.findMany({
+        where: { groupId: group.id },
+        select: { id: true, code: true },
+        orderBy: { id: "asc" },
+      });
+      const announce: JobInput[] = [];
+      let questionnaires = 0;
+      for (const m of members) {
+        const n = await openTimepointFor(tx, s.flows, m.id, tp.id, { kind: "system" });
+        questionnaires += n;
+        if (n > 0)
+          announce.push({
+            kind: JOB.announce,
+            dueAt: at,
+            // The key `circle timepoint open` uses: a family is told once however it was opened.
+            dedupeKey: `announce:${m.id}:${tp.id}`,
+            payload: { participantId: m.id },
+          });
+      }
+      await enqueueJobs(tx, announce);
+      await audit(tx, {
+        actor: { kind: "system" },
+        action: "timepoint.open",
+        entity: "Group",
+        entityId: group.id,
+        at,
+        data: {
+          group: group.name,
+          timepoint: tp.id,
+          members: members.length,
+          opened: announce.length,
+          questionnaires,
+        },
+      });
+    },
+  };
+};
+
 export const handlers: Record<string, Handler> = {
   [JOB.announce]: announce,
+  [JOB.openTimepoint]: openTimepoint,
   [JOB.reminder]: reminder,
   [JOB.sessionReminder]: sessionReminder,
   [JOB.logOverdue]: logOverdue,

@@ -3,8 +3,17 @@
 // What a job will say, and whether it is still wanted, is decided again when it runs.
 import type { Job, ResponseSet } from "../generated/prisma/client.js";
 import type { Tx } from "../db/client.js";
-import { nextFamilyResponseSet } from "../bot/conversation/questionnaire.js";
+import { firstToAsk } from "../bot/conversation/questionnaire.js";
 import type { Services } from "../bot/services.js";
+import {
+  existingJobKeys,
+  jobKeysWithPrefix,
+  jobsOfKind,
+  lastFamilyAnswers,
+  openFamilySets,
+  type JobFacts,
+  type OpenFamilySet,
+} from "../store/scheduler-reads.js";
 import { enqueueJobs, type JobInput } from "./jobs.js";
 import { findDeviations, logOverdueAt, sessionDate, type Deviation } from "./protocol.js";
 import { dayAt, studyDay } from "./zone.js";
@@ -18,6 +27,8 @@ export const JOB = {
   alert: "alert",
   /** Newly opened questionnaires (e.g. `circle timepoint open post`): tell the family once. */
   announce: "announce",
+  /** A timepoint anchored on a group's last session whose window opens later (a follow-up). */
+  openTimepoint: "open-timepoint",
 } as const;
 
 const HOUR = 3_600_000;
@@ -35,6 +46,12 @@ export interface SessionPayload {
   plannedOn?: string;
 }
 export type DeviationPayload = Deviation;
+export interface OpenTimepointPayload {
+  groupId: number;
+  timepoint: string;
+  /** The last session's date the opening was planned from; a corrected date plans a new one. */
+  lastSession: string;
+}
 export interface AlertPayload {
   accountId: number;
   deviation: string;
@@ -72,7 +89,7 @@ export function reminderDueAt(
   intervalHours: number,
   rs: Pick<ResponseSet, "createdAt" | "startedAt">,
   lastAnswer: Date | null,
-  sent: Job[],
+  sent: Pick<Job, "doneAt" | "lastError">[],
 ): Date {
   let base = Math.max(
     rs.createdAt.getTime(),
@@ -118,42 +135,60 @@ export async function alertRecipients(db: Tx) {
   });
 }
 
+/**
+ * Reminders, in three statements however large the study: the planner runs every minute, and
+ * per-family queries made a 5,000-family pass take tens of seconds. Reads the open questionnaires
+ * of every family a reminder can reach, the reminder jobs so far, and (only for families that may
+ * get a new reminder) the time of their last answer.
+ */
 async function planReminders(s: Services): Promise<JobInput[]> {
   const max = s.config.REMINDER_MAX;
   if (max <= 0) return [];
-  const families = await s.db.participant.findMany({
-    where: {
-      status: "consented",
-      accounts: { some: { role: "parent", active: true, chatId: { not: null } } },
-      responseSets: {
-        some: { status: { in: OPEN_STATUSES }, respondent: { in: ["parent", "child"] } },
-      },
-    },
-    select: { id: true },
-    orderBy: { id: "asc" },
+  // Remind about what /resume would show next, so one family gets one reminder at a time.
+  const byFamily = new Map<number, OpenFamilySet[]>();
+  for (const rs of await openFamilySets(s.db)) {
+    const list = byFamily.get(rs.participantId) ?? [];
+    list.push(rs);
+    byFamily.set(rs.participantId, list);
+  }
+  const next = new Map<number, OpenFamilySet>();
+  for (const [participantId, sets] of byFamily) {
+    const first = firstToAsk(s.flows, sets);
+    if (first && OPEN_STATUSES.includes(first.status)) next.set(participantId, first);
+  }
+  if (next.size === 0) return [];
+
+  const jobsBySet = new Map<number, JobFacts[]>();
+  for (const j of await jobsOfKind(s.db, JOB.reminder)) {
+    const id = Number(j.dedupeKey?.split(":")[1]);
+    const list = jobsBySet.get(id) ?? [];
+    list.push(j);
+    jobsBySet.set(id, list);
+  }
+  const candidates = [...next].filter(([, rs]) => {
+    const jobs = jobsBySet.get(rs.id) ?? [];
+    return jobs.length < max && !jobs.some((j) => !j.doneAt);
   });
-  const out: JobInput[] = [];
-  for (const { id } of families) {
-    // Remind about what /resume would show next, so one family gets one reminder at a time.
-    const rs = await nextFamilyResponseSet(s.db, s, id);
-    if (!rs || !OPEN_STATUSES.includes(rs.status)) continue;
-    const jobs = await reminderJobs(s.db, rs.id);
-    if (jobs.length >= max || jobs.some((j) => !j.doneAt)) continue;
-    const dueAt = reminderDueAt(
-      s.config.REMINDER_INTERVAL_HOURS,
-      rs,
-      await lastFamilyAnswer(s.db, id),
-      jobs,
-    );
+  if (candidates.length === 0) return [];
+  const lastAnswer = await lastFamilyAnswers(
+    s.db,
+    candidates.map(([participantId]) => participantId),
+  );
+  return candidates.map(([participantId, rs]) => {
+    const jobs = jobsBySet.get(rs.id) ?? [];
     const n = jobs.length + 1;
-    out.push({
+    return {
       kind: JOB.reminder,
-      dueAt,
+      dueAt: reminderDueAt(
+        s.config.REMINDER_INTERVAL_HOURS,
+        rs,
+        lastAnswer.get(participantId) ?? null,
+        jobs,
+      ),
       dedupeKey: reminderKey(rs.id, n),
       payload: { responseSetId: rs.id, n } satisfies ReminderPayload,
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /**
@@ -173,6 +208,7 @@ async function planSessions(s: Services, now: Date): Promise<JobInput[]> {
     where: { status: { not: "closed" } },
     orderBy: { id: "asc" },
   });
+  const facilitatorsOf = await sessionFacilitatorsOf(s.db, sessions);
   const out: JobInput[] = [];
   for (const session of sessions) {
     const upcoming =
@@ -183,7 +219,7 @@ async function planSessions(s: Services, now: Date): Promise<JobInput[]> {
     const date = sessionDate(session);
     const overdue = date && now >= logOverdueAt(date, tz);
     if (!upcoming && !overdue) continue;
-    for (const f of await sessionFacilitators(s.db, session)) {
+    for (const f of facilitatorsOf(session)) {
       if (upcoming) {
         const plannedOn = session.plannedOn!;
         out.push({
@@ -210,12 +246,77 @@ async function planSessions(s: Services, now: Date): Promise<JobInput[]> {
   return out;
 }
 
+/**
+ * Timepoints anchored on the last session that open days after it (a follow-up): endGroup opened
+ * the others when the session closed. One job per group and timepoint, due at local midnight of
+ * the day the window opens, for every group whose last session is closed.
+ */
+async function planTimepointOpenings(s: Services): Promise<JobInput[]> {
+  const later = s.flows.study.timepoints.filter(
+    (tp) => tp.window.anchor === "last-session" && tp.window.openDays > 0,
+  );
+  if (later.length === 0) return [];
+  const tz = s.config.QUIET_HOURS_TZ;
+  const last = Math.max(...s.flows.study.sessions.map((x) => x.number));
+  const ended = await s.db.groupSession.findMany({
+    where: { number: last, status: "closed", heldOn: { not: null } },
+    select: { groupId: true, heldOn: true },
+    orderBy: { groupId: "asc" },
+  });
+  return ended.flatMap(({ groupId, heldOn }) =>
+    later.map((tp) => ({
+      kind: JOB.openTimepoint,
+      dueAt: dayAt(studyDay(heldOn!, tz), tp.window.openDays, 0, tz),
+      dedupeKey: `open-timepoint:${groupId}:${tp.id}:${heldOn!.toISOString()}`,
+      payload: {
+        groupId,
+        timepoint: tp.id,
+        lastSession: heldOn!.toISOString(),
+      } satisfies OpenTimepointPayload,
+    })),
+  );
+}
+
+/**
+ * `sessionFacilitators` for many sessions with two queries: the groups' facilitators and the
+ * sessions' own facilitators, messageable ones only, in account order.
+ */
+async function sessionFacilitatorsOf(
+  db: Tx,
+  sessions: { groupId: number; facilitatorAccountId: number | null }[],
+) {
+  const messageable = { active: true, chatId: { not: null } };
+  const links = await db.groupFacilitator.findMany({
+    where: { groupId: { in: [...new Set(sessions.map((x) => x.groupId))] }, account: messageable },
+    include: { account: true },
+  });
+  const own = await db.account.findMany({
+    where: {
+      id: { in: [...new Set(sessions.flatMap((x) => x.facilitatorAccountId ?? []))] },
+      ...messageable,
+    },
+  });
+  const ownById = new Map(own.map((a) => [a.id, a]));
+  return (session: { groupId: number; facilitatorAccountId: number | null }) => {
+    const accounts = new Map(
+      links.filter((l) => l.groupId === session.groupId).map((l) => [l.accountId, l.account]),
+    );
+    const mine = session.facilitatorAccountId ? ownById.get(session.facilitatorAccountId) : null;
+    if (mine) accounts.set(mine.id, mine);
+    return [...accounts.values()].sort((a, b) => a.id - b.id);
+  };
+}
+
 /** One planning pass. Returns how many new jobs it enqueued. */
 export async function planJobs(s: Services, now: Date): Promise<number> {
-  const deviations = await findDeviations(s.db, s.flows, now, s.config.QUIET_HOURS_TZ);
+  const flagged = new Set(
+    (await jobKeysWithPrefix(s.db, "deviation:")).map((k) => k.slice("deviation:".length)),
+  );
+  const deviations = await findDeviations(s.db, s.flows, now, s.config.QUIET_HOURS_TZ, flagged);
   const inputs: JobInput[] = [
     ...(await planReminders(s)),
     ...(await planSessions(s, now)),
+    ...(await planTimepointOpenings(s)),
     ...deviations.map((d) => ({
       kind: JOB.deviation,
       dueAt: now,
@@ -223,5 +324,13 @@ export async function planJobs(s: Services, now: Date): Promise<number> {
       payload: d as unknown as Record<string, unknown>,
     })),
   ];
-  return enqueueJobs(s.db, inputs);
+  // In a steady pass nearly every input exists already: drop those in one statement first.
+  const known = await existingJobKeys(
+    s.db,
+    inputs.flatMap((i) => i.dedupeKey ?? []),
+  );
+  return enqueueJobs(
+    s.db,
+    inputs.filter((i) => !i.dedupeKey || !known.has(i.dedupeKey)),
+  );
 }

@@ -304,8 +304,12 @@ describe("buildExport", () => {
     expect(header.indexOf("qol-proxy.physical.pre")).toBe(
       header.indexOf("qol-proxy.physical.post") - 1,
     );
+    // Each of these is given at pre, post and follow-up.
+    expect(header.indexOf("social-skills.total.follow-up")).toBe(
+      header.indexOf("social-skills.total.post") + 1,
+    );
     const expectedCols = ["qol-proxy", "social-skills", "social-skills-child"].reduce(
-      (n, id) => n + (ins(id).subscales.length + 1) * 2,
+      (n, id) => n + (ins(id).subscales.length + 1) * 3,
       5,
     );
     expect(header).toHaveLength(expectedCols);

@@ -229,7 +229,7 @@ describe("importAnswers: validation", () => {
       "answers.csv:4: value 2.5 is not one of the answer codes 1, 2, 3, 4, 5 for social-skills/ae3",
       'answers.csv:5: unknown instrument "no-such"',
       'answers.csv:6: unknown item "zz9" in social-skills',
-      'answers.csv:7: timepoint "midway" is not in the study (pre, post)',
+      'answers.csv:7: timepoint "midway" is not in the study (pre, post, follow-up)',
       "answers.csv:8: expected 8 values, found 7",
       "answers.csv:9: participant K-01: arm experimental contradicts the stored arm control",
       "answers.csv:10: participant K-01: gender male contradicts the stored gender female",

@@ -346,6 +346,15 @@ describe("buildProgress", () => {
           inProgress: 0,
           pending: 0,
         },
+        // The follow-up is assigned too: its rows are there (all zero) before anyone is asked.
+        ...["qol-proxy", "social-skills", "social-skills-child"].map((instrument) => ({
+          timepoint: "follow-up",
+          instrument,
+          respondent: instrument.endsWith("-child") ? "child" : "parent",
+          complete: 0,
+          inProgress: 0,
+          pending: 0,
+        })),
       ],
       sessionsHeld: 2,
       attendanceRate: 3 / 4,

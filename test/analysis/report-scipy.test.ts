@@ -64,11 +64,24 @@ function differences(actual: unknown, expected: unknown, path: string, out: stri
 
 let tmp: TempDb;
 let flows: LoadedFlows;
+/** The shipped study as a pre/post study (its follow-up left out): today's report contract. */
+let prePost: LoadedFlows;
 
 beforeAll(async () => {
   const loaded = loadFlows({ flowsDir: "flows" });
   if (!loaded.ok) throw new Error(loaded.errors.join("\n"));
   flows = loaded.flows;
+  prePost = {
+    ...flows,
+    study: {
+      ...flows.study,
+      timepoints: flows.study.timepoints.filter((t) => t.id !== "follow-up"),
+      assignments: {
+        ...flows.study.assignments,
+        timepoints: flows.study.assignments.timepoints.filter((a) => a.timepoint !== "follow-up"),
+      },
+    },
+  };
   tmp = await tempDatabase();
   const result = await importAnswers(tmp.db, flows, fixture("answers.csv"), {
     file: "answers.csv",
@@ -93,10 +106,23 @@ describe("effect report against SciPy", () => {
   for (const id of ["social-skills", "qol-proxy"]) {
     it(`reproduces expected-${id}.json (every number to 1e-6, every null and key)`, async () => {
       const expected: unknown = JSON.parse(fixture(`expected-${id}.json`));
-      const { report } = await buildReport(tmp.db, flows, id);
+      const { report } = await buildReport(tmp.db, prePost, id);
       const out: string[] = [];
       differences(report, expected, "$", out);
       expect(out).toEqual([]);
+    });
+
+    it(`${id}: a declared follow-up only adds each score's mixedModel block, byte for byte`, async () => {
+      const now = new Date("2030-01-01T00:00:00Z");
+      const { report: before } = await buildReport(tmp.db, prePost, id, now);
+      const { report: after } = await buildReport(tmp.db, flows, id, now);
+      expect(after.scores.every((s) => s.mixedModel !== undefined)).toBe(true);
+      const stripped = {
+        ...after,
+        scores: after.scores.map(({ mixedModel: _m, ...rest }) => rest),
+      };
+      expect(JSON.stringify(stripped)).toBe(JSON.stringify(before));
+      expect(Object.keys(after.scores[0]!).at(-1)).toBe("mixedModel");
     });
   }
 });

@@ -103,7 +103,14 @@ describe("end of group", () => {
     expect(sat.filter((r) => r.participant!.code === "P03")).toHaveLength(0);
 
     const end = await tb.db.auditEvent.findFirstOrThrow({ where: { action: "group.end" } });
-    expect(JSON.parse(end.data)).toMatchObject({ surveyed: 2, opensLater: [] });
+    // The follow-up opens 90 days after the last session (the scheduler opens it then), and the
+    // facilitator is told when.
+    expect(JSON.parse(end.data)).toMatchObject({
+      surveyed: 2,
+      opensLater: [{ timepoint: "follow-up", on: "2027-03-01" }],
+    });
+    expect(texts(fac).at(-1)).toContain('"follow-up" questionnaires open on 2027-03-01');
+    expect(await tb.db.responseSet.count({ where: { slot: "follow-up" } })).toBe(0);
     const sessions = await tb.db.groupSession.findMany({ orderBy: { number: "asc" } });
     expect(sessions.map((s) => s.status)).toEqual(Array(6).fill("closed"));
   });

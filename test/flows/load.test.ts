@@ -55,7 +55,7 @@ describe("unique ids", () => {
       d.sessions[5].number = 5;
     });
     const errors = errorsOf(f.load());
-    expect(errors).toContain(line(STUDY, "timepoints[2]", 'duplicate timepoint "pre"'));
+    expect(errors).toContain(line(STUDY, "timepoints[3]", 'duplicate timepoint "pre"'));
     expect(errors).toContain(line(STUDY, "codes[8]", 'duplicate code "peer_support"'));
     expect(errors).toContain(line(STUDY, "sessions[5]", "duplicate session number 5"));
     expect(errors).toContain(line(STUDY, "sessions", "session numbers must run 1..6 without gaps"));

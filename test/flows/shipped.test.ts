@@ -156,7 +156,7 @@ describe("shipped flows", () => {
 describe("shipped study", () => {
   const s = flows.study;
 
-  it("has two locales, two arms, pre and post windows", () => {
+  it("has two locales, two arms, pre, post and follow-up windows", () => {
     expect(s.locales).toEqual(["en", "zh"]);
     expect(s.arms.map((a) => a.id)).toEqual(["experimental", "control"]);
     expect(s.timepoints).toEqual([
@@ -167,6 +167,10 @@ describe("shipped study", () => {
       expect.objectContaining({
         id: "post",
         window: { anchor: "last-session", openDays: 0, closeDays: 21 },
+      }),
+      expect.objectContaining({
+        id: "follow-up",
+        window: { anchor: "last-session", openDays: 90, closeDays: 120 },
       }),
     ]);
   });
@@ -183,7 +187,7 @@ describe("shipped study", () => {
       );
   });
 
-  it("assigns parent and child questionnaires at pre and post, and parent ones only at pre for no-arm participants", () => {
+  it("assigns parent and child questionnaires at pre, post and follow-up, and parent ones only at pre for no-arm participants", () => {
     const at = (timepoint: string, arm: "experimental" | "control" | "none") =>
       s.assignments.timepoints.filter(
         (a) =>
@@ -192,7 +196,7 @@ describe("shipped study", () => {
       );
     const union = (list: ReturnType<typeof at>, who: "parent" | "child") =>
       list.flatMap((a) => a[who]).sort();
-    for (const tp of ["pre", "post"]) {
+    for (const tp of ["pre", "post", "follow-up"]) {
       for (const arm of ["experimental", "control"] as const) {
         expect(union(at(tp, arm), "parent")).toEqual(["qol-proxy", "social-skills"]);
         expect(union(at(tp, arm), "child")).toEqual(["social-skills-child"]);
@@ -201,6 +205,7 @@ describe("shipped study", () => {
     expect(union(at("pre", "none"), "parent")).toEqual(["qol-proxy", "social-skills"]);
     expect(union(at("pre", "none"), "child")).toEqual([]);
     expect(at("post", "none")).toEqual([]);
+    expect(at("follow-up", "none")).toEqual([]);
   });
 
   it("assigns the session, observation and group-end instruments", () => {
@@ -213,8 +218,11 @@ describe("shipped study", () => {
     expect(s.assignments.groupEnd).toEqual({ parent: ["group-satisfaction"], child: [] });
   });
 
-  it("has consent and assent texts (version 1.0) that say no and stopping are allowed", () => {
-    expect(s.consent.version).toBe("1.0");
+  it("has consent (version 1.1) and assent (1.0) texts that say no and stopping are allowed", () => {
+    // 1.1 tells parents about the follow-up questionnaires; a changed text gets a new version.
+    expect(s.consent.version).toBe("1.1");
+    expect(s.consent.text.en).toMatch(/three months later/);
+    expect(s.consent.text.zh).toMatch(/三个月后/);
     expect(s.assent.version).toBe("1.0");
     expect(s.consent.text.en).toMatch(/voluntary/i);
     expect(s.consent.text.en).toMatch(/\/withdraw/);

@@ -283,7 +283,11 @@ describe("closing sessions", () => {
     };
     const r = await log(later, g.id, 6, [ids.P1!], fac.id);
     expect(r.groupEnded).toBe(true);
-    expect(r.opensLater).toEqual([{ timepoint: "post", on: "2026-12-08" }]);
+    // The shipped follow-up opens 90 days after the last session in any case.
+    expect(r.opensLater).toEqual([
+      { timepoint: "post", on: "2026-12-08" },
+      { timepoint: "follow-up", on: "2027-03-01" },
+    ]);
     expect(await tmp.db.responseSet.count({ where: { slot: "post" } })).toBe(0);
     expect(
       await tmp.db.responseSet.count({ where: { slot: "group-end", participantId: ids.P1! } }),
@@ -298,7 +302,8 @@ describe("closing sessions", () => {
         timeZone: "UTC",
       }),
     );
-    expect(r2.opensLater).toEqual([]);
+    expect(r2.opensLater).toEqual([{ timepoint: "follow-up", on: "2027-03-01" }]);
+    expect(await tmp.db.responseSet.count({ where: { slot: "follow-up" } })).toBe(0);
     const post = await tmp.db.responseSet.findMany({ where: { slot: "post" } });
     expect(new Set(post.map((s) => s.participantId))).toEqual(new Set([ids.P1!]));
     expect(r2.prompt).toEqual([{ participantId: ids.P1!, reason: "group-end" }]);

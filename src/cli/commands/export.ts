@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { buildExport } from "../../analysis/export.js";
+import { FORMAT_CHOICES, FormatError, parseFormats } from "../../analysis/export-formats/index.js";
+import { UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
 export function registerExport(program: Command, ctx: GetContext): void {
@@ -12,10 +14,34 @@ export function registerExport(program: Command, ctx: GetContext): void {
       "--out <dir>",
       "folder to write into (created if missing; files of the same names are replaced)",
     )
+    .option(
+      "--format <formats>",
+      `what to write beside the CSV files: ${FORMAT_CHOICES.join(", ")} (several: spss,r); spss, r and stata add circle.sps, circle.R and circle.do, which read the CSVs with labels and types`,
+      "csv",
+    )
+    .option("--lang <locale>", "language of the labels in the scripts (default: the study's)")
     .option("--json", "machine-readable output")
-    .action(async (opts: { out: string; json?: boolean }) => {
+    .action(async (opts: { out: string; format: string; lang?: string; json?: boolean }) => {
+      let formats;
+      try {
+        formats = parseFormats(opts.format);
+      } catch (e) {
+        if (e instanceof FormatError) throw new UsageError(`--format: ${e.message}`);
+        throw e;
+      }
       const c = ctx();
-      const result = await buildExport(await c.db(), await c.flows(), opts.out, { kind: "cli" });
+      const flows = await c.flows();
+      if (opts.lang !== undefined && !flows.study.locales.includes(opts.lang))
+        throw new UsageError(
+          `--lang must be one of the study's languages: ${flows.study.locales.join(", ")}; got "${opts.lang}"`,
+        );
+      const result = await buildExport(
+        await c.db(),
+        flows,
+        opts.out,
+        { kind: "cli" },
+        { formats, locale: opts.lang ?? flows.study.defaultLocale },
+      );
       if (opts.json) {
         c.json(result);
         return;
@@ -24,11 +50,13 @@ export function registerExport(program: Command, ctx: GetContext): void {
       c.out(
         [
           `exported ${result.files.length} files to ${result.dir}:`,
-          ...result.files.map(
-            (f) =>
-              `  ${f.name.padEnd(width)}  ${f.rows} ${f.name.endsWith(".json") ? "instruments" : "rows"}`,
-          ),
+          ...result.files.map((f) => `  ${f.name.padEnd(width)}  ${f.rows} ${unit(f.name)}`),
         ].join("\n"),
       );
     });
+}
+
+function unit(name: string): string {
+  if (name.endsWith(".json")) return "instruments";
+  return /\.(sps|R|do)$/.test(name) ? "variables" : "rows";
 }
