@@ -57,7 +57,7 @@ import {
   type LogContext,
   type LogEvent,
   type LogState,
-} from "./session-log-machine.js";
+} from "../../domain/conversations/session-log.js";
 
 // ---------------------------------------------------------------------------------------------
 // Persistence

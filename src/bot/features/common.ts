@@ -5,7 +5,7 @@ import type { CircleContext } from "../context.js";
 import { decodeCallback, encodeCallback } from "../callback-data.js";
 import { setCommandsFor } from "../commands-menu.js";
 import { pressedOn } from "../pressed-button.js";
-import { audit } from "../../audit/log.js";
+import { setAccountLocale } from "../../usecases/account.js";
 
 const LANGUAGE_NAMES: Record<string, string> = { en: "English", zh: "简体中文" };
 
@@ -53,17 +53,7 @@ export function commonFeature(): Composer<CircleContext> {
     }
     const account = ctx.circle.account;
     if (account) {
-      await s.db.$transaction(async (tx) => {
-        await tx.account.update({ where: { id: account.id }, data: { locale: d.locale } });
-        await audit(tx, {
-          actor: { kind: "account", accountId: account.id },
-          action: "account.locale",
-          entity: "Account",
-          entityId: account.id,
-          data: { locale: d.locale },
-        });
-        await ctx.circle.markProcessed(tx);
-      });
+      await setAccountLocale(s.db, account.id, d.locale, ctx.circle.markProcessed);
       ctx.circle.account = { ...account, locale: d.locale };
       await setCommandsFor(s.api, s.tr, ctx.chat.id, account.role, d.locale);
     }
