@@ -131,7 +131,54 @@ export async function runFacilitator(opts: {
     await inParallel(present, 8, async (f) => {
       await answerAll(f.user, flows, f.child, model, "post", { session });
     });
+    // Field notes on a child after every other session, and a short interview after the last
+    // one, tagged with the study's qualitative codes (the report's code summary counts them).
+    if (session % 2 === 0 && present.length > 0) {
+      const f = present[(session * 7 + opts.seed) % present.length]!;
+      await writeNote(fac, flows, model, "note", f.child.code, session, NOTE_TEXTS);
+    }
+    if (session === flows.study.sessions.length && present.length > 1) {
+      const f = present[(opts.seed + 1) % present.length]!;
+      await writeNote(fac, flows, model, "interview", f.child.code, session, INTERVIEW_TEXTS);
+    }
     await opts.onAfterSession?.(session);
   }
   return { group: opts.group, transcript };
+}
+
+const NOTE_TEXTS = [
+  "Joined the drawing game without being asked and helped a younger child with the crayons.",
+  "Stayed close to the leader at first, then laughed with the others during the puppet play.",
+  "Talked about missing school during treatment; another child said the same.",
+];
+const INTERVIEW_TEXTS = [
+  "Says the group was the best part of the week and wants to keep in touch with two friends.",
+  "Found it hard to speak at first; now asks others to play and explains the rules of games.",
+];
+
+/** `/note` or `/interview` on a child, ticking one or two of the study's codes, then saving. */
+async function writeNote(
+  fac: ScriptedUser,
+  flows: LoadedFlows,
+  model: AnswerModel,
+  kind: "note" | "interview",
+  code: string,
+  session: number,
+  texts: readonly string[],
+): Promise<void> {
+  const text = texts[session % texts.length]!;
+  fac.sendText(`/${kind} ${code} ${text}`);
+  const m = await fac.waitForBotMessage(
+    (x) => x.buttons.flat().some((b) => b.startsWith("💾")),
+    WAIT_MS,
+  );
+  const codes = flows.study.codes.filter((c, i) =>
+    model.chance(i % 3 === session % 3 ? 0.8 : 0.15, kind, code, session, c.id),
+  );
+  for (const c of codes.length > 0 ? codes : flows.study.codes.slice(0, 1)) {
+    const label = t(c.label, "en");
+    await fac.press(m.messageId, (b) => b.text === `⬜ ${label}`).waitForAnswer(WAIT_MS);
+  }
+  fac.press(m.messageId, (b) => b.text.startsWith("💾"));
+  await fac.waitForBotMessage((x) => /Saved the /.test(x.text ?? ""), WAIT_MS);
 }

@@ -169,6 +169,76 @@ describe("npm run demo (bot process + sandbox over HTTP)", () => {
     expect(await circle("audit", "verify")).toMatch(/audit chain ok/);
   });
 
+  it("report.html also shows the participant flow diagram, the baseline profile and the code summary", () => {
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain('<section id="participant-flow">');
+    const flowSection = html.slice(html.indexOf('<section id="participant-flow">'));
+    expect(flowSection).toMatch(
+      /^<section id="participant-flow"><h2>[^<]+<\/h2>\s*<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
+    );
+    expect(flowSection).toMatch(/<rect [^>]+\/><text [^>]+>[^<]*Allocated/);
+    expect(html).toContain('<section id="baseline">');
+    expect(html).toContain("<h2>Qualitative codes</h2>");
+    // Two facilitators wrote three notes and one interview each.
+    expect(html).toMatch(/8 notes and interviews on \d+ children/);
+  });
+
+  it("the CONSORT flow counts agree with circle progress", async () => {
+    type Arm = "experimental" | "control" | "none";
+    const flow = JSON.parse(await circle("report", "--flow", "--json")) as {
+      registered: Record<Arm | "total", number>;
+      declined: { total: number };
+      included: number;
+      arms: Record<
+        Arm,
+        {
+          allocated: number;
+          withdrawn: number;
+          attended: { any: number; all: number } | null;
+          timepoints: Record<
+            string,
+            {
+              questionnaires: { instrument: string; respondent: string; complete: number }[];
+            } | null
+          >;
+        }
+      >;
+    };
+    const progress = JSON.parse(await circle("progress", "--json")) as {
+      participants: { arm: string | null; status: string }[];
+      summary: {
+        completion: {
+          timepoint: string;
+          instrument: string;
+          respondent: string;
+          complete: number;
+        }[];
+      };
+    };
+    const arms: Arm[] = ["experimental", "control", "none"];
+    const inArm = (a: Arm) => progress.participants.filter((p) => (p.arm ?? "none") === a);
+    expect(flow.registered.total).toBe(progress.participants.length);
+    for (const a of arms) expect(flow.registered[a], a).toBe(inArm(a).length);
+    const status = (x: string) => progress.participants.filter((p) => p.status === x).length;
+    expect(flow.declined.total).toBe(status("declined"));
+    expect(arms.reduce((n, a) => n + flow.arms[a].withdrawn, 0)).toBe(status("withdrawn"));
+    expect(arms.reduce((n, a) => n + flow.arms[a].allocated, 0)).toBe(flow.included);
+    expect(flow.arms.experimental.attended!.any).toBeGreaterThan(0);
+    expect(flow.arms.experimental.attended!.any).toBeLessThanOrEqual(
+      flow.arms.experimental.allocated,
+    );
+    // Every questionnaire's completions, summed over the arms, are progress's complete counts.
+    for (const c of progress.summary.completion) {
+      const fromFlow = arms.reduce((n, a) => {
+        const q = flow.arms[a].timepoints[c.timepoint]?.questionnaires.find(
+          (x) => x.instrument === c.instrument && x.respondent === c.respondent,
+        );
+        return n + (q?.complete ?? 0);
+      }, 0);
+      expect(fromFlow, `${c.timepoint} ${c.instrument} ${c.respondent}`).toBe(c.complete);
+    }
+  });
+
   it("exports and logs carry no Telegram ids, usernames or names", async () => {
     const exportDir = join(dir, "export");
     await circle("export", "--out", exportDir);
