@@ -5,6 +5,7 @@
 // response set (10k participants: 20k rows instead of 1.2M; about 5× faster, a quarter of the peak
 // memory — see `npm run bench`).
 import { readSnapshot, type Db, type Tx } from "../db/client.js";
+import { attendedCounts, packedResponseSets } from "../store/instrument-data.js";
 import type { Instrument } from "../flows/model.js";
 
 export interface ParticipantData {
@@ -20,13 +21,6 @@ export interface ParticipantData {
   answers: Map<string, Float64Array>;
   /** Sessions attended, or null when the participant has no attendance records. */
   attended: number | null;
-}
-
-interface ResponseSetRow {
-  participantId: number;
-  slot: string;
-  /** "itemId␟value␟skipped" per answer, joined by ␞ (item ids never contain these characters). */
-  answers: string | null;
 }
 
 const ANSWER_SEP = "\x1e";
@@ -73,30 +67,21 @@ async function readInstrumentData(
       answers: new Map(),
       attended: null,
     });
-  // quote() renders a REAL with as many digits as it takes to read back the same double. A
-  // correlated subquery per response set streams in index order (a GROUP BY over the join
-  // would sort through a temporary B-tree first).
   const itemIndex = new Map(instrument.items.map((it, i) => [it.id, i]));
   // Pages of response sets keep the driver's transient rows small (peak memory at 10k participants).
   const PAGE = 1000;
   for (let after = 0; ;) {
-    const rows = await db.$queryRawUnsafe<(ResponseSetRow & { id: number })[]>(
-      `SELECT rs."id" AS id, rs."participantId" AS participantId, rs."slot" AS slot,
-              (SELECT group_concat(a."itemId" || char(31) || quote(a."value") || char(31) || (CASE WHEN a."skipped" THEN 1 ELSE 0 END), char(30))
-                 FROM "Answer" a WHERE a."responseSetId" = rs."id") AS answers
-         FROM "ResponseSet" rs
-        WHERE rs."instrumentId" = ? AND rs."respondent" = ? AND rs."participantId" IS NOT NULL
-          AND rs."slot" IN (${timepoints.map(() => "?").join(",")}) AND rs."id" > ?
-        ORDER BY rs."id" LIMIT ${PAGE}`,
-      instrument.id,
-      instrument.respondent,
-      ...timepoints,
+    const rows = await packedResponseSets(db, {
+      instrumentId: instrument.id,
+      respondent: instrument.respondent,
+      slots: timepoints,
       after,
-    );
+      limit: PAGE,
+    });
     if (rows.length === 0) break;
-    after = Number(rows[rows.length - 1]!.id);
+    after = rows[rows.length - 1]!.id;
     for (const r of rows) {
-      const p = byId.get(Number(r.participantId));
+      const p = byId.get(r.participantId);
       if (!p || r.answers === null) continue;
       let tp = p.answers.get(r.slot);
       if (!tp) p.answers.set(r.slot, (tp = new Float64Array(instrument.items.length).fill(NaN)));
@@ -118,12 +103,9 @@ async function readInstrumentData(
     // better-sqlite3 is synchronous: let the bot's chats in between pages.
     await new Promise<void>((r) => setImmediate(r));
   }
-  const attendance = await db.$queryRawUnsafe<{ participantId: number; attended: number }[]>(
-    `SELECT "participantId" AS participantId, SUM(CASE WHEN "present" THEN 1 ELSE 0 END) AS attended FROM "Attendance" GROUP BY "participantId"`,
-  );
-  for (const a of attendance) {
-    const p = byId.get(Number(a.participantId));
-    if (p) p.attended = Number(a.attended);
+  for (const [participantId, attended] of await attendedCounts(db)) {
+    const p = byId.get(participantId);
+    if (p) p.attended = attended;
   }
   return [...byId.values()];
 }

@@ -14,16 +14,14 @@ import { showStatus } from "../conversation/status.js";
 import { askWithdraw, handleWithdrawPress } from "../conversation/withdrawal.js";
 import { setCommandsFor } from "../commands-menu.js";
 import { pressedOn } from "../pressed-button.js";
+import { participantStatus as readParticipantStatus } from "../../store/accounts.js";
 
-/** The participant's status, read on every answer (raw SQL: cheaper than a Prisma model call). */
+/** The participant's status, read on every answer. */
 async function participantStatus(
   s: Services,
   participantId: number,
 ): Promise<{ status: string } | null> {
-  const [p] = await s.db.$queryRaw<
-    { status: string }[]
-  >`SELECT "status" FROM "Participant" WHERE "id" = ${participantId}`;
-  return p ?? null;
+  return readParticipantStatus(s.db, participantId);
 }
 
 export function parentFeature(): Composer<CircleContext> {

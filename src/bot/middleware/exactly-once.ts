@@ -3,21 +3,16 @@
 // processed" commit together. A duplicate is dropped, but its callback query is still answered.
 import type { MiddlewareFn } from "grammy";
 import type { Tx } from "../../db/client.js";
+import { recordProcessed, wasProcessed } from "../../store/updates.js";
 import type { CircleContext } from "../context.js";
 
-async function record(db: Tx, updateId: number): Promise<void> {
-  await db.$executeRaw`INSERT OR IGNORE INTO "ProcessedUpdate" ("updateId", "processedAt") VALUES (${updateId}, ${new Date().toISOString()})`;
-}
+const record = (db: Tx, updateId: number) => recordProcessed(db, updateId, new Date());
 
 export function exactlyOnce(): MiddlewareFn<CircleContext> {
   return async (ctx, next) => {
     const { s } = ctx.circle;
     const updateId = ctx.update.update_id;
-    // Raw SQL: this runs for every update, and a Prisma findUnique costs about 3× its CPU.
-    const seen = await s.db.$queryRaw<
-      unknown[]
-    >`SELECT 1 FROM "ProcessedUpdate" WHERE "updateId" = ${updateId} LIMIT 1`;
-    if (seen.length > 0) {
+    if (await wasProcessed(s.db, updateId)) {
       if (ctx.callbackQuery) await s.messenger.toast(ctx.callbackQuery.id);
       return;
     }
