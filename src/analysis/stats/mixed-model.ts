@@ -13,9 +13,12 @@
 //   and σ are profiled out; the REML criterion is
 //     d(θ) = log|ΛᵀZᵀZΛ + I| + log|XᵀV⁻¹X| + (n − p)(1 + log(2π r²/(n − p))),
 //   V = I + ZΛΛᵀZᵀ, r² = (y − Xβ̂)ᵀV⁻¹(y − Xβ̂), σ̂² = r²/(n − p).
-// - ZᵀZ has a diagonal participant block, a diagonal group block and a sparse cross block, so
-//   every product with V⁻¹ (Woodbury) needs only per-participant and per-group sums of [X y] and
-//   a G×G Schur complement: one evaluation is O(participants · p²), whatever the row count.
+// - ZᵀZ has a diagonal participant block, a diagonal group block and a cross block with one
+//   entry per experimental participant (one group each), so every product with V⁻¹ (Woodbury)
+//   needs only per-participant sums of [X y], and the group Schur complement is diagonal. A
+//   participant enters only through its group and row count, so the sums are pooled once per
+//   such class: one evaluation is O(classes · p²), whatever the participant or row count
+//   (a few dozen classes for a pre/post study of any size).
 // - d(θ) is even in each θ (V depends on θ² only), so it is minimised over all of ℝᵏ and θ = |x|:
 //   a boundary optimum (σ_group = 0, the usual "singular fit") is then an ordinary interior
 //   minimum at 0, with no bound constraints to handle. Nelder–Mead from the best point of a coarse
@@ -113,40 +116,46 @@ export function mixedModelInputProblems(
   if (levels.length < 2) problems.push("at least 2 timepoints are needed");
   if (new Set(levels).size !== levels.length) problems.push("timepoints contain duplicates");
   const known = new Set(levels);
-  const armOf = new Map<string, string>();
-  const groupOf = new Map<string, string | null>();
-  const seen = new Set<string>();
+  // One record per participant, so each row costs a single map lookup (reports check 20,000 rows
+  // per score). group: undefined until the participant's first experimental row with a group effect.
+  const seen = new Map<string, { arm: string; group: string | null | undefined; at: string[] }>();
   const expGroups = new Set<string>();
-  obs.forEach((o, i) => {
-    const at = `observation ${i + 1}`;
+  for (let i = 0; i < obs.length; i++) {
+    const o = obs[i]!;
     if (typeof o.participant !== "string" || o.participant === "") {
-      problems.push(`${at}: participant is empty`);
-      return;
+      problems.push(`observation ${i + 1}: participant is empty`);
+      continue;
     }
     if (o.arm !== "experimental" && o.arm !== "control") {
-      problems.push(`${at}: arm "${String(o.arm)}" is neither experimental nor control`);
+      problems.push(
+        `observation ${i + 1}: arm "${String(o.arm)}" is neither experimental nor control`,
+      );
     }
-    if (!known.has(o.timepoint)) problems.push(`${at}: timepoint "${o.timepoint}" is not listed`);
+    if (!known.has(o.timepoint)) {
+      problems.push(`observation ${i + 1}: timepoint "${o.timepoint}" is not listed`);
+    }
     if (typeof o.y !== "number" || !Number.isFinite(o.y)) {
-      problems.push(`${at}: score ${String(o.y)} is not a finite number`);
+      problems.push(`observation ${i + 1}: score ${String(o.y)} is not a finite number`);
     }
-    const arm = armOf.get(o.participant);
-    if (arm === undefined) armOf.set(o.participant, o.arm);
-    else if (arm !== o.arm) problems.push(`participant ${o.participant} is in both arms`);
+    let rec = seen.get(o.participant);
+    if (rec === undefined) {
+      rec = { arm: o.arm, group: undefined, at: [] };
+      seen.set(o.participant, rec);
+    } else if (rec.arm !== o.arm) problems.push(`participant ${o.participant} is in both arms`);
     if (opts.groupEffect && o.arm === "experimental") {
       if (o.group === null || o.group === "") {
-        problems.push(`${at}: experimental participant ${o.participant} has no group`);
+        problems.push(
+          `observation ${i + 1}: experimental participant ${o.participant} has no group`,
+        );
       } else expGroups.add(o.group);
-      const g = groupOf.get(o.participant);
-      if (g === undefined) groupOf.set(o.participant, o.group);
-      else if (g !== o.group)
+      if (rec.group === undefined) rec.group = o.group;
+      else if (rec.group !== o.group)
         problems.push(`participant ${o.participant} is in more than one group`);
     }
-    const key = `${o.participant}\u0000${o.timepoint}`;
-    if (seen.has(key))
+    if (rec.at.includes(o.timepoint))
       problems.push(`participant ${o.participant} has two scores at ${o.timepoint}`);
-    seen.add(key);
-  });
+    else rec.at.push(o.timepoint);
+  }
   if (opts.groupEffect && expGroups.size < 2) {
     problems.push(
       `a group effect needs at least 2 experimental groups (found ${expGroups.size}); fit without it`,
@@ -166,23 +175,29 @@ interface Design {
   yMean: number;
   participants: number;
   groups: number;
-  /** Rows per participant and per group (ZᵀZ's diagonal blocks). */
-  nPart: Float64Array;
-  nGroup: Float64Array;
-  /** Zᵀ M for participants (participants × m) and groups (groups × m). */
-  sPart: Float64Array;
-  sGroup: Float64Array;
-  /** Sparse participant × group counts (ZpᵀZg) in compressed rows: participant i's entries are
-   * crossStart[i] .. crossStart[i + 1] − 1 of crossGroup / crossCount. */
-  crossStart: Int32Array;
-  crossGroup: Int32Array;
-  crossCount: Float64Array;
+  /**
+   * Participants pooled into classes of equal block structure: same group (or none) and same
+   * number of rows. V⁻¹ restricted to a participant depends on nothing else, so a class enters
+   * the criterion only through these sums (see evaluate).
+   */
+  classes: number;
+  /** Participants in each class. */
+  classCount: Float64Array;
+  /** Rows per participant of each class (n_i). */
+  classRows: Float64Array;
+  /** Experimental group of each class, −1 for none (control, or no group effect). */
+  classGroup: Int32Array;
+  /** Σ s_i over the class, s_i = participant i's column sums of M (classes × m). */
+  classSum: Float64Array;
+  /** Σ s_i s_iᵀ over the class, upper triangles (classes × m × m). */
+  classOuter: Float64Array;
   /** MᵀM. */
   mtm: Float64Array;
 }
 
 function buildDesign(obs: readonly LmmObservation[], opts: LmmOptions): Design | string {
-  const used = new Set(obs.map((o) => o.timepoint));
+  const used = new Set<string>();
+  for (const o of obs) used.add(o.timepoint);
   if (!used.has(opts.timepoints[0]!)) {
     return `no observations at the reference timepoint "${opts.timepoints[0]}"`;
   }
@@ -198,26 +213,43 @@ function buildDesign(obs: readonly LmmObservation[], opts: LmmOptions): Design |
   const m = p + 1;
   const n = obs.length;
   const level = new Map(levels.map((t, i) => [t, i]));
+  // Indices per row in one pass of map lookups; the sums below then touch only typed arrays.
   const partIndex = new Map<string, number>();
   const groupIndex = new Map<string, number>();
-  for (const o of obs) {
-    if (!partIndex.has(o.participant)) partIndex.set(o.participant, partIndex.size);
-    if (opts.groupEffect && o.arm === "experimental" && !groupIndex.has(o.group!)) {
-      groupIndex.set(o.group!, groupIndex.size);
+  const partOf = new Int32Array(n);
+  const groupOfPart: number[] = [];
+  let ySum = 0;
+  for (let r = 0; r < n; r++) {
+    const o = obs[r]!;
+    let i = partIndex.get(o.participant);
+    if (i === undefined) {
+      i = partIndex.size;
+      partIndex.set(o.participant, i);
+      groupOfPart.push(-1);
     }
+    partOf[r] = i;
+    // (Input checks guarantee one arm and at most one group per participant.)
+    if (opts.groupEffect && o.arm === "experimental") {
+      let g = groupIndex.get(o.group!);
+      if (g === undefined) {
+        g = groupIndex.size;
+        groupIndex.set(o.group!, g);
+      }
+      groupOfPart[i] = g;
+    }
+    ySum += o.y;
   }
   const P = partIndex.size;
   const G = groupIndex.size;
-  const yMean = obs.reduce((s, o) => s + o.y, 0) / n;
+  const yMean = ySum / n;
   const nPart = new Float64Array(P);
-  const nGroup = new Float64Array(G);
   const sPart = new Float64Array(P * m);
-  const sGroup = new Float64Array(G * m);
-  const crossMaps = Array.from({ length: P }, () => new Map<number, number>());
+  const partGroup = Int32Array.from(groupOfPart);
   const mtm = new Float64Array(m * m);
   const row = new Float64Array(m);
   const T = levels.length - 1;
-  for (const o of obs) {
+  for (let ir = 0; ir < n; ir++) {
+    const o = obs[ir]!;
     row.fill(0);
     const exp = o.arm === "experimental" ? 1 : 0;
     const k = level.get(o.timepoint)!;
@@ -228,17 +260,13 @@ function buildDesign(obs: readonly LmmObservation[], opts: LmmOptions): Design |
       row[1 + T + k] = exp;
     }
     row[p] = o.y - yMean;
-    const i = partIndex.get(o.participant)!;
+    const i = partOf[ir]!;
     nPart[i]! += 1;
     for (let c = 0; c < m; c++) sPart[i * m + c]! += row[c]!;
-    if (opts.groupEffect && exp === 1) {
-      const g = groupIndex.get(o.group!)!;
-      nGroup[g]! += 1;
-      for (let c = 0; c < m; c++) sGroup[g * m + c]! += row[c]!;
-      crossMaps[i]!.set(g, (crossMaps[i]!.get(g) ?? 0) + 1);
-    }
     for (let r = 0; r < m; r++) {
-      for (let c = 0; c < m; c++) mtm[r * m + c]! += row[r]! * row[c]!;
+      const vr = row[r]!;
+      if (vr === 0) continue;
+      for (let c = r; c < m; c++) mtm[r * m + c]! += vr * row[c]!;
     }
   }
   // R's checks: the fixed effects need n > p, and lme4 stops when a grouping factor has as many
@@ -248,6 +276,7 @@ function buildDesign(obs: readonly LmmObservation[], opts: LmmOptions): Design |
   if (P >= n) return `every participant has a single observation (${n} observations)`;
   const q = P + (opts.groupEffect ? G + 1 : 0);
   if (q >= n) return `${n} observations for ${q} random effects`;
+  for (let r = 0; r < m; r++) for (let c = 0; c < r; c++) mtm[r * m + c] = mtm[c * m + r]!;
   const xtx = new Float64Array(p * p);
   for (let r = 0; r < p; r++) for (let c = 0; c < p; c++) xtx[r * p + c] = mtm[r * m + c]!;
   if (!fullRank(xtx, p)) {
@@ -261,31 +290,63 @@ function buildDesign(obs: readonly LmmObservation[], opts: LmmOptions): Design |
     yMean,
     participants: P,
     groups: G,
-    nPart,
-    nGroup,
-    sPart,
-    sGroup,
-    ...compressCross(crossMaps),
+    ...poolClasses(nPart, sPart, partGroup, m),
     mtm,
   };
 }
 
-function compressCross(
-  maps: ReadonlyArray<Map<number, number>>,
-): Pick<Design, "crossStart" | "crossGroup" | "crossCount"> {
-  const crossStart = new Int32Array(maps.length + 1);
-  maps.forEach((mp, i) => (crossStart[i + 1] = crossStart[i]! + mp.size));
-  const crossGroup = new Int32Array(crossStart[maps.length]!);
-  const crossCount = new Float64Array(crossGroup.length);
-  maps.forEach((mp, i) => {
-    let at = crossStart[i]!;
-    for (const [g, count] of mp) {
-      crossGroup[at] = g;
-      crossCount[at] = count;
-      at++;
+/** Sums per class of participants with the same group and row count (Design.classes). */
+function poolClasses(
+  nPart: Float64Array,
+  sPart: Float64Array,
+  partGroup: Int32Array,
+  m: number,
+): Pick<Design, "classes" | "classCount" | "classRows" | "classGroup" | "classSum" | "classOuter"> {
+  let maxRows = 0;
+  for (const n of nPart) maxRows = Math.max(maxRows, n);
+  // Key (group + 1)·(maxRows + 1) + n_i: distinct for each (group, n_i), exact in a double.
+  const index = new Map<number, number>();
+  const classOf = new Int32Array(nPart.length);
+  const rows: number[] = [];
+  const group: number[] = [];
+  for (let i = 0; i < nPart.length; i++) {
+    const n = nPart[i]!;
+    const g = partGroup[i]!;
+    const key = (g + 1) * (maxRows + 1) + n;
+    let c = index.get(key);
+    if (c === undefined) {
+      c = index.size;
+      index.set(key, c);
+      rows.push(n);
+      group.push(g);
     }
-  });
-  return { crossStart, crossGroup, crossCount };
+    classOf[i] = c;
+  }
+  const C = index.size;
+  const classCount = new Float64Array(C);
+  const classSum = new Float64Array(C * m);
+  const classOuter = new Float64Array(C * m * m);
+  for (let i = 0; i < nPart.length; i++) {
+    const c = classOf[i]!;
+    classCount[c]! += 1;
+    const off = i * m;
+    const sum = c * m;
+    const outer = c * m * m;
+    for (let r = 0; r < m; r++) {
+      const sr = sPart[off + r]!;
+      classSum[sum + r]! += sr;
+      if (sr === 0) continue;
+      for (let k = r; k < m; k++) classOuter[outer + r * m + k]! += sr * sPart[off + k]!;
+    }
+  }
+  return {
+    classes: C,
+    classCount,
+    classRows: Float64Array.from(rows),
+    classGroup: Int32Array.from(group),
+    classSum,
+    classOuter,
+  };
 }
 
 /** Cholesky of XᵀX with every pivot checked against its column's own scale. */
@@ -319,73 +380,56 @@ interface Evaluation {
   r2: number;
 }
 
-/** MᵀV⁻¹M and log|A| at θ = (θ_participant[, θ_group]), by Woodbury on the block structure. */
+/**
+ * MᵀV⁻¹M and log|A| at θ = (θ_participant[, θ_group]), by Woodbury on the block structure.
+ *
+ * Participant i (n_i rows, column sums s_i of M) has D_i = 1 + θp²·n_i; eliminating the
+ * participant block subtracts (θp²/D_i)·s_i s_iᵀ from MᵀM and adds log D_i to log|A|. Each
+ * participant is in at most one group, so after that elimination the group block is diagonal:
+ *   S_g = 1 + θg²·Σ_{i∈g} n_i/D_i,   R_g = θg·Σ_{i∈g} s_i/D_i
+ * (Dg − EᵀDp⁻¹E and Bg − EᵀDp⁻¹Bp with E = θpθg·ZpᵀZg, simplified: n_i − θp²n_i²/D_i = n_i/D_i),
+ * subtracting R_g R_gᵀ/S_g and adding log S_g. Everything depends on a participant only through
+ * (group, n_i), so the sums over s_i are pooled per class once (poolClasses) and one evaluation
+ * costs O(classes · m²), whatever the number of participants.
+ */
 function evaluate(d: Design, theta: readonly number[]): Evaluation | null {
-  const { m, p, participants: P, groups: G } = d;
-  const tp = Math.abs(theta[0]!);
-  const tg = G > 0 ? Math.abs(theta[1]!) : 0;
+  const { m, p, groups: G, classes: C, classCount, classRows, classGroup, classSum } = d;
+  const tp2 = theta[0]! * theta[0]!;
+  const tg2 = G > 0 ? theta[1]! * theta[1]! : 0;
   const q = Float64Array.from(d.mtm);
+  const outer = d.classOuter;
   let logDetA = 0;
-  // Participant block: subtract Bp_i Bp_iᵀ / Dp_i with Bp_i = θp·s_i, Dp_i = 1 + θp²·n_i.
-  const tp2 = tp * tp;
-  const wPart = new Float64Array(P);
-  const { nPart, sPart } = d;
-  for (let i = 0; i < P; i++) {
-    const di = 1 + tp2 * nPart[i]!;
-    logDetA += Math.log(di);
-    const w = tp2 / di;
-    wPart[i] = 1 / di;
-    if (w === 0) continue;
-    const off = i * m;
-    for (let r = 0; r < m; r++) {
-      const sr = w * sPart[off + r]!;
-      if (sr === 0) continue;
-      for (let c = r; c < m; c++) q[r * m + c]! -= sr * sPart[off + c]!;
+  const sg = G > 0 ? new Float64Array(G).fill(1) : null;
+  const rg = G > 0 ? new Float64Array(G * m) : null;
+  for (let c = 0; c < C; c++) {
+    const n = classRows[c]!;
+    const inv = 1 / (1 + tp2 * n);
+    logDetA += classCount[c]! * Math.log1p(tp2 * n);
+    const w = tp2 * inv;
+    if (w !== 0) {
+      const off = c * m * m;
+      for (let r = 0; r < m; r++) {
+        for (let k = r; k < m; k++) q[r * m + k]! -= w * outer[off + r * m + k]!;
+      }
+    }
+    const g = classGroup[c]!;
+    if (g >= 0 && sg !== null && rg !== null) {
+      sg[g]! += tg2 * classCount[c]! * n * inv;
+      for (let r = 0; r < m; r++) rg[g * m + r]! += inv * classSum[c * m + r]!;
     }
   }
-  if (G > 0) {
-    // Group block after eliminating participants: S = Dg − EᵀDp⁻¹E, R = Bg − EᵀDp⁻¹Bp,
-    // E = θpθg·C; then MᵀV⁻¹M −= RᵀS⁻¹R and log|A| += log|S|.
-    const s = new Float64Array(G * G);
-    const rg = new Float64Array(G * m);
+  if (sg !== null && rg !== null) {
+    // R_g = θg·rg; R_g R_gᵀ / S_g = (θg²/S_g)·rg rgᵀ.
     for (let g = 0; g < G; g++) {
-      s[g * G + g] = 1 + tg * tg * d.nGroup[g]!;
-      for (let c = 0; c < m; c++) rg[g * m + c] = tg * d.sGroup[g * m + c]!;
-    }
-    const tpg = tp * tg;
-    const { crossStart, crossGroup, crossCount } = d;
-    for (let i = 0; i < P; i++) {
-      const from = crossStart[i]!;
-      const to = crossStart[i + 1]!;
-      if (from === to) continue;
-      const inv = wPart[i]!;
-      for (let a = from; a < to; a++) {
-        const g = crossGroup[a]!;
-        const eg = tpg * crossCount[a]!;
-        for (let b = from; b < to; b++) {
-          s[g * G + crossGroup[b]!]! -= eg * tpg * crossCount[b]! * inv;
-        }
-        const f = eg * tp * inv;
-        for (let c = 0; c < m; c++) rg[g * m + c]! -= f * sPart[i * m + c]!;
-      }
-    }
-    const ls = cholesky(s, G);
-    if (ls === null) return null;
-    logDetA += cholLogDet(ls, G);
-    // RᵀS⁻¹R = (Ls⁻¹R)ᵀ(Ls⁻¹R): forward-solve each column of R.
-    const y = new Float64Array(G * m);
-    for (let c = 0; c < m; c++) {
-      for (let g = 0; g < G; g++) {
-        let v = rg[g * m + c]!;
-        for (let h = 0; h < g; h++) v -= ls[g * G + h]! * y[h * m + c]!;
-        y[g * m + c] = v / ls[g * G + g]!;
-      }
-    }
-    for (let r = 0; r < m; r++) {
-      for (let c = r; c < m; c++) {
-        let v = 0;
-        for (let g = 0; g < G; g++) v += y[g * m + r]! * y[g * m + c]!;
-        q[r * m + c]! -= v;
+      const s = sg[g]!;
+      if (!(s > 0) || !Number.isFinite(s)) return null;
+      logDetA += Math.log(s);
+      const f = tg2 / s;
+      if (f === 0) continue;
+      const off = g * m;
+      for (let r = 0; r < m; r++) {
+        const vr = f * rg[off + r]!;
+        for (let k = r; k < m; k++) q[r * m + k]! -= vr * rg[off + k]!;
       }
     }
   }
