@@ -44,7 +44,7 @@ const TRANSACTIONS_OUTSIDE_USECASES = [
 ];
 
 /** Files outside src/store and src/db that still hold SQL. */
-const SQL_OUTSIDE_STORE = ["bot/conversation/questionnaire.ts", "scheduler/jobs.ts"];
+const SQL_OUTSIDE_STORE = ["scheduler/jobs.ts"];
 
 describe("core refactoring ratchet", () => {
   it("no file outside src/usecases starts opening transactions (and the debt list only shrinks)", () => {
