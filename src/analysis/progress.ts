@@ -6,6 +6,7 @@ import type { Instrument, LoadedFlows } from "../flows/model.js";
 import { slotOrder, timepointAssignments } from "../services/assignments.js";
 import { isoDate } from "./csv.js";
 import { displayWidth } from "./display-width.js";
+import { satisfactionTotal as totalOfRating } from "../domain/satisfaction.js";
 
 /** The parents' rating after each session; its 0–40 total is the sum of its items. */
 export const SATISFACTION_INSTRUMENT = "session-satisfaction";
@@ -84,20 +85,12 @@ export function questionnaireStatus(s: string): QuestionnaireStatus {
   return "pending";
 }
 
-/** 0–40 session rating: the sum of the instrument's numeric items, or null if any is missing. */
+/** 0–40 session rating: the sum of the instrument's numeric items, null if any is missing (domain). */
 export function satisfactionTotal(
   instrument: Instrument | undefined,
   values: ReadonlyMap<string, number | null>,
 ): number | null {
-  if (!instrument) return null;
-  let sum = 0;
-  for (const it of instrument.items) {
-    if (it.type === "text") continue;
-    const v = values.get(it.id);
-    if (v === undefined || v === null) return null;
-    sum += v;
-  }
-  return sum;
+  return instrument ? totalOfRating(instrument.items, values) : null;
 }
 
 export function mean(xs: readonly number[]): number | null {

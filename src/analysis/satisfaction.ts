@@ -1,8 +1,8 @@
-// Per-session satisfaction: the 0–40 total (sum of the scored items) of every complete response to
-// the study's after-session instrument, grouped by session number.
+// Per-session satisfaction: the 0–40 total (the sum of the rated items, src/domain/satisfaction.ts)
+// of every complete response to the study's after-session instrument, grouped by session number.
 import type { Db } from "../db/client.js";
 import type { LoadedFlows } from "../flows/model.js";
-import { scoredItems } from "./scoring.js";
+import { ratedItems, satisfactionTotal } from "../domain/satisfaction.js";
 
 export interface SessionSatisfactionRow {
   participant: string;
@@ -19,7 +19,7 @@ export async function satisfactionRows(
   const instrumentId = flows.study.assignments.afterSession.parent[0];
   const instrument = instrumentId ? flows.instruments.get(instrumentId) : undefined;
   if (!instrument) return [];
-  const items = scoredItems(instrument);
+  const items = ratedItems(instrument.items);
   const sets = await db.responseSet.findMany({
     where: { instrumentId: instrument.id, slot: { startsWith: "session:" }, status: "complete" },
     include: { answers: true, participant: { include: { group: true } } },
@@ -31,10 +31,7 @@ export async function satisfactionRows(
       const a = rs.answers.find((x) => x.itemId === it.id);
       values[it.id] = a && !a.skipped && a.value !== null ? a.value : null;
     }
-    const nums = Object.values(values);
-    const total = nums.every((v) => v !== null)
-      ? nums.reduce<number>((s, v) => s + (v ?? 0), 0)
-      : null;
+    const total = satisfactionTotal(items, new Map(Object.entries(values)));
     return {
       participant: rs.participant?.code ?? "",
       group: rs.participant?.group?.name ?? null,

@@ -25,6 +25,7 @@ import {
   type ReminderPayload,
   type SessionPayload,
 } from "./planner.js";
+import { outboxHandlers } from "./outbox-handlers.js";
 import { sessionDate, type AlertMessage } from "./protocol.js";
 import { dayAt, formatDay, studyDay } from "./zone.js";
 
@@ -32,6 +33,8 @@ export interface OutMessage {
   accountId: number;
   chatId: string;
   html: string;
+  /** Instead of sending `html`: this API step (e.g. starting a questionnaire, taking a question's buttons away). */
+  deliver?: () => Promise<void>;
 }
 
 export type Decision =
@@ -44,6 +47,8 @@ export type Decision =
       stillWanted(): Promise<boolean>;
       /** Quiet hours may postpone the send, but not past this instant (then it is skipped). */
       notAfter?: Date;
+      /** Makes no sound (an edit): quiet hours do not hold it back. */
+      silent?: boolean;
       /** Written with the job's completion, in the same transaction. */
       record(tx: Tx, now: Date, delivered: number): Promise<void>;
     }
@@ -445,4 +450,5 @@ export const handlers: Record<string, Handler> = {
   [JOB.logOverdue]: logOverdue,
   [JOB.deviation]: deviation,
   [JOB.alert]: alert,
+  ...outboxHandlers,
 };

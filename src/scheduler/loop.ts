@@ -18,6 +18,7 @@ import {
   skipJob,
 } from "./jobs.js";
 import { SendPacer, PacerClosedError, retryAfterSeconds } from "./pacer.js";
+import { onOutboxWake } from "./outbox.js";
 import { planJobs } from "./planner.js";
 import { assertTimeZone, quietEnd } from "./zone.js";
 
@@ -86,7 +87,7 @@ export async function tick(s: Services, opts: TickOptions): Promise<TickReport> 
         ? await handler(s, job, now)
         : { kind: "skip", reason: `unknown job kind ${job.kind}` };
       if (d.kind === "send") {
-        const until = quietEnd(now, s.config.QUIET_HOURS, tz);
+        const until = d.silent ? now : quietEnd(now, s.config.QUIET_HOURS, tz);
         if (until > now) {
           if (d.notAfter && until >= d.notAfter) {
             await skipJob(s.db, job, now, "quiet hours last beyond its use");
@@ -149,15 +150,30 @@ async function deliver(
 ): Promise<void> {
   let delivered = 0;
   let dropped = 0;
+  const unreachable = new Set<string>();
   try {
     for (const m of decision.messages) {
+      // A chat that refused one message (blocked bot) is not tried again within the job.
+      if (unreachable.has(m.chatId)) continue;
       const outcome = await sendOne(s, pacer, m, decision);
       if (outcome === "sent") delivered++;
+      else if (outcome === "undeliverable") unreachable.add(m.chatId);
       else dropped++;
     }
   } catch (e) {
     const now = s.now();
     if (e instanceof PacerClosedError) {
+      // Part of it went out already (a family told, its first question not yet): done, so a
+      // restart does not send that part twice; the rest follows the family's next message.
+      if (delivered > 0) {
+        await write(() =>
+          s.db.$transaction(async (tx) => {
+            if (await completeJob(tx, job, now)) await decision.record(tx, now, delivered);
+          }),
+        );
+        report.sent++;
+        return;
+      }
       await write(() => releaseJob(s.db, job));
       report.released++;
       return;
@@ -187,6 +203,11 @@ async function deliver(
     return;
   }
   const now = s.now();
+  if (delivered === 0 && dropped === 0 && unreachable.size > 0) {
+    await write(() => abandonJob(s.db, job, now, "no recipient could be reached"));
+    report.skipped++;
+    return;
+  }
   if (delivered === 0) {
     await write(() =>
       skipJob(
@@ -216,19 +237,20 @@ async function sendOne(
   pacer: SendPacer,
   m: OutMessage,
   decision: Prepared["decision"],
-): Promise<"sent" | "dropped"> {
+): Promise<"sent" | "dropped" | "undeliverable"> {
   try {
     return await pacer.send(m.chatId, async () => {
       // The last word on "still wanted" is right before the API call: a withdrawal stops it.
       if (!(await decision.stillWanted())) return "dropped" as const;
-      await s.messenger.send(m.chatId, m.html);
+      if (m.deliver) await m.deliver();
+      else await s.messenger.send(m.chatId, m.html);
       return "sent" as const;
     });
   } catch (e) {
     // A family with two parents: one who blocked the bot does not stop the other's reminder.
     if (undeliverable(e) && decision.messages.length > 1) {
       s.logger.warn({ account: m.accountId, err: errMessage(e) }, "message could not be delivered");
-      return "dropped";
+      return "undeliverable";
     }
     throw e;
   }
@@ -247,7 +269,11 @@ export interface SchedulerOptions {
   pacer?: SendPacer;
 }
 
-/** Starts the polling loop: tick, wait pollMs, tick… until stop(). */
+/**
+ * Starts the polling loop: tick, wait pollMs, tick… until stop(). A job this process enqueued
+ * (wakeOutbox after its commit) cuts the wait short: it is claimed at once, without a planning
+ * pass unless one is due anyway. A wake during a tick makes the loop go again right after it.
+ */
 export function startScheduler(s: Services, opts: SchedulerOptions = {}): SchedulerHandle {
   assertTimeZone(s.config.QUIET_HOURS_TZ);
   const pollMs = opts.pollMs ?? s.config.SCHEDULER_POLL_MS;
@@ -257,10 +283,17 @@ export function startScheduler(s: Services, opts: SchedulerOptions = {}): Schedu
   const abort = new AbortController();
   let stopped = false;
   let lastPlan = -Infinity;
+  let woken = false;
+  let nap: AbortController | null = null;
+  const unwake = onOutboxWake(s.db, () => {
+    woken = true;
+    nap?.abort();
+  });
 
   const loop = async () => {
     let busyTicks = 0;
     while (!stopped) {
+      woken = false;
       const plan = clock.now() - lastPlan >= planEveryMs;
       if (plan) lastPlan = clock.now();
       let claimed = 0;
@@ -272,17 +305,21 @@ export function startScheduler(s: Services, opts: SchedulerOptions = {}): Schedu
         (e: unknown) => s.logger.error({ err: errMessage(e) }, "scheduler tick failed"),
       );
       if (stopped) break;
+      if (woken) continue;
       // Work done may have made more work due (a deviation fans out into alerts; a burst larger
       // than one claim): go again at once, a few times, before waiting for the next poll.
       if (claimed > 0 && ++busyTicks < 10) continue;
       busyTicks = 0;
-      await clock.sleep(pollMs, abort.signal);
+      nap = new AbortController();
+      await clock.sleep(pollMs, AbortSignal.any([abort.signal, nap.signal]));
+      nap = null;
     }
   };
   const running = loop();
   return {
     async stop() {
       stopped = true;
+      unwake();
       abort.abort();
       await pacer.close();
       await running;

@@ -94,9 +94,17 @@ export class SendPacer {
       });
       this.queues.set(key, q);
       this.wake();
-      this.pumping ??= this.pump().finally(() => {
-        this.pumping = null;
-      });
+      this.startPump();
+    });
+  }
+
+  private startPump() {
+    if (this.pumping) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      // A send made while the pump was finishing (e.g. a job's next message, sent as soon as the
+      // previous one resolved) found it still set and did not start one: start it now.
+      if (this.queued > 0 && !this.closed) this.startPump();
     });
   }
 

@@ -15,6 +15,7 @@ import {
   type OpenFamilySet,
 } from "../store/scheduler-reads.js";
 import { enqueueJobs, type JobInput } from "./jobs.js";
+import { ratingCheckJob } from "./outbox.js";
 import { findDeviations, logOverdueAt, sessionDate, type Deviation } from "./protocol.js";
 import { dayAt, studyDay } from "./zone.js";
 
@@ -307,6 +308,31 @@ async function sessionFacilitatorsOf(
   };
 }
 
+/**
+ * The outbox's safety net for completed session ratings and reflections: the completion listener
+ * enqueues their check right after the answer's commit, so a process that stopped in between
+ * would lose it. One statement over the last day's completed sets (older ones are not alerted
+ * about after the fact); the dedupe key makes a check already enqueued a no-op.
+ */
+async function planRatingChecks(s: Services, now: Date): Promise<JobInput[]> {
+  const after = s.flows.study.assignments.afterSession;
+  const sets = await s.db.responseSet.findMany({
+    where: {
+      sessionId: { not: null },
+      status: "complete",
+      completedAt: { gte: new Date(now.getTime() - 24 * HOUR) },
+      OR: [
+        { respondent: "parent", instrumentId: { in: after.parent } },
+        { respondent: "child", instrumentId: { in: after.child } },
+        { respondent: "facilitator", participantId: null, instrumentId: { in: after.facilitator } },
+      ],
+    },
+    select: { id: true },
+    orderBy: { id: "asc" },
+  });
+  return sets.map((rs) => ratingCheckJob(rs.id, now));
+}
+
 /** One planning pass. Returns how many new jobs it enqueued. */
 export async function planJobs(s: Services, now: Date): Promise<number> {
   const flagged = new Set(
@@ -317,6 +343,7 @@ export async function planJobs(s: Services, now: Date): Promise<number> {
     ...(await planReminders(s)),
     ...(await planSessions(s, now)),
     ...(await planTimepointOpenings(s)),
+    ...(await planRatingChecks(s, now)),
     ...deviations.map((d) => ({
       kind: JOB.deviation,
       dueAt: now,

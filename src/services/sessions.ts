@@ -1,16 +1,18 @@
 // A group session's log and what closing it sets in motion: attendance, per-child observations,
 // the facilitator's reflection, corrections during an amendment, the after-session questionnaires
-// for the families of attending children, the end of the group, and the private alerts a
-// facilitator gets about low or diverging session ratings.
+// for the families of attending children, the end of the group, and (through the outbox, in the
+// close's own transaction) the messages that tell those families and the checks behind the
+// private alerts a facilitator gets about low or diverging session ratings.
 import { createHash } from "node:crypto";
 import type { Account } from "../generated/prisma/client.js";
 import type { Tx } from "../db/client.js";
 import { audit, type AuditActor } from "../audit/log.js";
-import { t, type Instrument, type Item, type LoadedFlows } from "../flows/model.js";
+import type { Instrument, Item, LoadedFlows } from "../flows/model.js";
 import { TEXT_MAX_LENGTH } from "../engine/index.js";
-import { localeOf, type Services } from "../bot/services.js";
-import { continueQuestionnaires } from "../bot/conversation/questionnaire.js";
-import { escapeHtml } from "../bot/html.js";
+import type { Services } from "../bot/services.js";
+import { ratingItems as ratingItemsOf } from "../domain/satisfaction.js";
+import { enqueueJobs } from "../scheduler/jobs.js";
+import { enqueueSessionClosed, ratingCheckJob, wakeOutbox } from "../scheduler/outbox.js";
 import {
   createResponseSets,
   openTimepoint,
@@ -586,11 +588,13 @@ export interface CloseResult {
   sessionId: number;
   groupId: number;
   number: number;
-  /** Participants whose families got new questionnaires (and are to be prompted now), with why. */
+  /** Participants whose families got new questionnaires (and are asked through the outbox), with why. */
   prompt: { participantId: number; reason: "session" | "group-end" }[];
+  /** Parents to be told and asked: the outbox jobs this close enqueued (one per parent chat). */
+  asked: number;
   satisfactionSets: number;
   removedPending: number;
-  /** The unstarted sets withdrawn again (their question may still show buttons in a family's chat). */
+  /** The unstarted sets withdrawn again (a question still showing buttons loses them through the outbox). */
   removedSetIds: number[];
   groupEnded: boolean;
   /** Timepoints anchored on the last session that open later than today (for the scheduler). */
@@ -617,7 +621,9 @@ function assignmentsFor(
  * Closes (or re-closes after an amendment) a session: after-session questionnaires for the
  * families of attending, consented children (never absent or withdrawn ones; unstarted ones of
  * children now marked absent are withdrawn again), and after the last session the end-of-group
- * survey and the timepoints anchored on it. Runs inside the caller's transaction.
+ * survey and the timepoints anchored on it. Runs inside the caller's transaction, which also
+ * commits the outbox jobs that tell and ask the families (nothing is sent from here): a close that
+ * fails enqueues nothing, and closing again asks nobody twice.
  */
 export async function closeSession(
   tx: Tx,
@@ -649,6 +655,7 @@ export async function closeSession(
     groupId: session.groupId,
     number: session.number,
     prompt: [],
+    asked: 0,
     satisfactionSets: 0,
     removedPending: 0,
     removedSetIds: [],
@@ -663,6 +670,7 @@ export async function closeSession(
     if (n > 0) result.prompt.push({ participantId: a.participantId, reason: "session" });
   }
   const absentIds = attendance.filter((a) => !a.present).map((a) => a.participantId);
+  const released: { accountId: number; messageId: number; responseSetId: number }[] = [];
   if (absentIds.length) {
     const unstarted = await tx.responseSet.findMany({
       where: {
@@ -692,6 +700,22 @@ export async function closeSession(
     }
     result.removedPending = unstarted.length;
     result.removedSetIds = unstarted.map((rs) => rs.id);
+    // A family's conversation about a withdrawn set ends now; its next message moves on.
+    const convs = result.removedSetIds.length
+      ? await tx.conversationState.findMany({
+          where: { kind: "questionnaire", responseSetId: { in: result.removedSetIds } },
+          orderBy: { id: "asc" },
+        })
+      : [];
+    for (const c of convs)
+      if (c.messageId !== null && c.responseSetId !== null)
+        released.push({
+          accountId: c.accountId,
+          messageId: c.messageId,
+          responseSetId: c.responseSetId,
+        });
+    if (convs.length)
+      await tx.conversationState.deleteMany({ where: { id: { in: convs.map((c) => c.id) } } });
   }
 
   await tx.groupSession.update({
@@ -721,6 +745,14 @@ export async function closeSession(
     result.groupEnded = true;
     await endGroup(tx, flows, session.groupId, heldOn, actor, input, result);
   }
+  result.asked = await enqueueSessionClosed(tx, {
+    sessionId: session.id,
+    number: session.number,
+    amendment: session.amendments,
+    now: input.now,
+    prompt: result.prompt,
+    released,
+  });
   return result;
 }
 
@@ -783,194 +815,30 @@ async function endGroup(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prompting families
+// Session ratings
 
-export interface DispatchResult {
-  prompted: number;
-  waiting: number;
-  failed: number;
-}
-
-/**
- * Tells each family with new questionnaires and starts asking them at once. A family already in
- * the middle of a questionnaire is only told (it continues where it is). One unreachable family
- * (blocked bot, deleted chat) does not stop the others.
- */
-/** A question about a withdrawn set loses its buttons, and the family's next message moves on. */
-export async function releaseRemovedSets(
-  s: Services,
-  removedSetIds: readonly number[],
-): Promise<void> {
-  if (removedSetIds.length === 0) return;
-  const convs = await s.db.conversationState.findMany({
-    where: { kind: "questionnaire", responseSetId: { in: [...removedSetIds] } },
-    include: { account: true },
-  });
-  for (const c of convs) {
-    if (c.messageId && c.account.chatId)
-      await s.messenger.stripButtons(c.account.chatId, c.messageId);
-    await s.db.conversationState.delete({ where: { id: c.id } });
-  }
-}
-
-export async function promptFamilies(
-  s: Services,
-  prompt: CloseResult["prompt"],
-  session: { number: number },
-): Promise<DispatchResult> {
-  const out: DispatchResult = { prompted: 0, waiting: 0, failed: 0 };
-  for (const p of prompt) {
-    const participant = await s.db.participant.findUnique({ where: { id: p.participantId } });
-    if (participant?.status !== "consented") continue;
-    const parents = await s.db.account.findMany({
-      where: {
-        participantId: p.participantId,
-        role: "parent",
-        active: true,
-        chatId: { not: null },
-      },
-    });
-    for (const acc of parents) {
-      const locale = localeOf(s, acc);
-      try {
-        const key = p.reason === "session" ? "fam-session-over" : "fam-group-over";
-        const active = await s.db.conversationState.findUnique({
-          where: { accountId_kind: { accountId: acc.id, kind: "questionnaire" } },
-        });
-        const busy = active?.responseSetId
-          ? (await s.db.responseSet.findUnique({ where: { id: active.responseSetId } }))?.status ===
-            "in_progress"
-          : false;
-        if (busy) {
-          await s.messenger.send(
-            acc.chatId!,
-            `${s.tr(locale, key, { number: session.number })}\n${s.tr(locale, "fam-new-waiting")}`,
-          );
-          out.waiting++;
-          continue;
-        }
-        await s.messenger.send(acc.chatId!, s.tr(locale, key, { number: session.number }));
-        await continueQuestionnaires(s, acc);
-        out.prompted++;
-      } catch (e) {
-        out.failed++;
-        s.logger.warn(
-          {
-            account: acc.id,
-            participant: participant.code,
-            err: e instanceof Error ? e.message : String(e),
-          },
-          "could not prompt a family after a session",
-        );
-      }
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rating alerts
-
-export interface Thresholds {
-  satisfactionTotalBelow: number;
-  satisfactionItemBelow: number;
-  divergence: number;
-}
+export {
+  checkRating,
+  divergence,
+  type RatingCheck,
+  type Thresholds,
+} from "../domain/satisfaction.js";
 
 /** The numeric items an after-session rating is totalled over; null when the instrument is not 0–10 items (the format the thresholds are written for). */
 export function ratingItems(instrument: Instrument): Item[] | null {
-  const items = instrument.items.filter((i) => i.type !== "text");
-  if (items.length === 0) return null;
-  const range = (i: Item) =>
-    i.type === "choice"
-      ? [Math.min(...i.options.map((o) => o.value)), Math.max(...i.options.map((o) => o.value))]
-      : [i.min, i.max];
-  return items.every((i) => {
-    const [lo, hi] = range(i);
-    return lo === 0 && hi === 10;
-  })
-    ? items
-    : null;
+  return ratingItemsOf(instrument.items);
 }
 
-export interface RatingCheck {
-  total: number | null;
-  max: number;
-  low: { itemId: string; value: number }[];
-  alert: boolean;
-}
-
-/** Low when the total (all items answered) is below the threshold, or any answered item is. */
-export function checkRating(
-  items: Item[],
-  values: ReadonlyMap<string, number | null>,
-  th: Thresholds,
-): RatingCheck {
-  let total: number | null = 0;
-  const low: RatingCheck["low"] = [];
-  for (const it of items) {
-    const v = values.get(it.id);
-    if (v === undefined || v === null) {
-      total = null;
-      continue;
-    }
-    if (total !== null) total += v;
-    if (v < th.satisfactionItemBelow) low.push({ itemId: it.id, value: v });
-  }
-  const max = items.length * 10;
-  return {
-    total,
-    max,
-    low,
-    alert: low.length > 0 || (total !== null && total < th.satisfactionTotalBelow),
-  };
-}
-
-/**
- * Divergence between the facilitator's own rating of the session (on its scale, e.g. 1–5) and the
- * members' mean total, both as shares of their range.
- */
-export function divergence(
-  own: { value: number; min: number; max: number },
-  memberTotals: readonly number[],
-  maxTotal: number,
-  threshold: number,
-) {
-  if (memberTotals.length === 0 || own.max <= own.min || maxTotal <= 0) return null;
-  const ownShare = (own.value - own.min) / (own.max - own.min);
-  const mean = memberTotals.reduce((a, b) => a + b, 0) / memberTotals.length;
-  const membersShare = mean / maxTotal;
-  const diff = ownShare - membersShare;
-  // Shares are fractions of small integers: compare with a tolerance so "exactly at the threshold" is not flagged by rounding.
-  return { ownShare, membersShare, mean, diff, flagged: Math.abs(diff) > threshold + 1e-9 };
-}
-
-async function values(tx: Tx, responseSetId: number): Promise<Map<string, number | null>> {
-  const rows = await tx.answer.findMany({ where: { responseSetId } });
-  return new Map(rows.map((r) => [r.itemId, r.skipped ? null : r.value]));
-}
-
-async function alreadyAlerted(
-  tx: Tx,
-  action: string,
-  entity: string,
-  entityId: number,
-): Promise<boolean> {
+/** A family's after-session rating (parent or child instrument of the study's afterSession). */
+export function isMemberRating(
+  flows: LoadedFlows,
+  rs: { instrumentId: string; respondent: string },
+): boolean {
+  const after = flows.study.assignments.afterSession;
   return (
-    (await tx.auditEvent.findFirst({
-      where: { action, entity, entityId: String(entityId) },
-      select: { seq: true },
-    })) !== null
+    (rs.respondent === "parent" && after.parent.includes(rs.instrumentId)) ||
+    (rs.respondent === "child" && after.child.includes(rs.instrumentId))
   );
-}
-
-/** Facilitators of a group who can be messaged, with their nickname for a participant (their chat only). */
-async function groupFacilitators(s: Services, groupId: number) {
-  const rows = await s.db.groupFacilitator.findMany({
-    where: { groupId },
-    include: { account: true },
-  });
-  return rows.map((r) => r.account).filter((a) => a.active && a.role === "facilitator" && a.chatId);
 }
 
 /** A child as one facilitator knows them: code, and their own nickname if they set one (plain text). */
@@ -986,31 +854,12 @@ export async function childName(
   return displayName(code, nick?.nickname);
 }
 
-function shortText(text: string, max = 48): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-async function notify(
-  s: Services,
-  to: Account[],
-  build: (acc: Account, locale: string) => Promise<string>,
-): Promise<number> {
-  let sent = 0;
-  for (const acc of to) {
-    try {
-      await s.messenger.send(acc.chatId!, await build(acc, localeOf(s, acc)));
-      sent++;
-    } catch (e) {
-      s.logger.warn(
-        { account: acc.id, err: e instanceof Error ? e.message : String(e) },
-        "could not alert a facilitator",
-      );
-    }
-  }
-  return sent;
-}
-
-/** Completion listener: checks after-session ratings and the facilitator/member divergence. */
+/**
+ * Completion listener: a family's session rating or the facilitator's reflection is to be checked
+ * for the facilitators' alerts. The check is an outbox job (scheduler/outbox-handlers.ts), claimed
+ * at once by this process's scheduler; the planner re-enqueues it if the process stopped between
+ * the answer's commit and this.
+ */
 export async function onResponseSetCompleted(
   s: Services,
   _account: Account,
@@ -1018,200 +867,18 @@ export async function onResponseSetCompleted(
 ): Promise<void> {
   const rs = await s.db.responseSet.findUnique({
     where: { id: responseSetId },
-    include: { participant: true, session: { include: { group: true } } },
-  });
-  if (!rs?.session) return;
-  const after = s.flows.study.assignments.afterSession;
-  const isMemberRating =
-    (rs.respondent === "parent" && after.parent.includes(rs.instrumentId)) ||
-    (rs.respondent === "child" && after.child.includes(rs.instrumentId));
-  if (isMemberRating && rs.participant) {
-    const withChild = rs as typeof rs & { participant: NonNullable<typeof rs.participant> };
-    await lowRatingAlert(s, withChild);
-    await forwardComments(s, withChild);
-  }
-  if (isMemberRating || isReflectionSet(s.flows, rs)) await divergenceAlert(s, rs.session);
-}
-
-async function lowRatingAlert(
-  s: Services,
-  rs: {
-    id: number;
-    instrumentId: string;
-    participant: { id: number; code: string };
-    session: { id: number; number: number; groupId: number; group: { name: string } } | null;
-  },
-) {
-  const ins = s.flows.instruments.get(rs.instrumentId);
-  const items = ins ? ratingItems(ins) : null;
-  if (!ins || !items || !rs.session) return;
-  const th = s.flows.study.thresholds;
-  const check = checkRating(items, await values(s.db, rs.id), th);
-  if (!check.alert || (await alreadyAlerted(s.db, "alert.low-rating", "ResponseSet", rs.id)))
-    return;
-  const session = rs.session;
-  await s.db.$transaction(async (tx) => {
-    await audit(tx, {
-      actor: { kind: "system" },
-      action: "alert.low-rating",
-      entity: "ResponseSet",
-      entityId: rs.id,
-      data: {
-        participant: rs.participant.code,
-        group: session.group.name,
-        session: session.number,
-        total: check.total,
-        low: check.low,
-      },
-    });
-  });
-  const facilitators = await groupFacilitators(s, session.groupId);
-  await notify(s, facilitators, async (acc, locale) => {
-    const lows = check.low.map((l) => {
-      const item = ins.items.find((i) => i.id === l.itemId)!;
-      return s.tr(locale, "fac-alert-low-item", {
-        item: shortText(t(item.text, locale)),
-        value: l.value,
-      });
-    });
-    return [
-      s.tr(locale, "fac-alert-low", {
-        child: await childName(s.db, acc.id, rs.participant.id, rs.participant.code),
-        group: session.group.name,
-        number: session.number,
-        total: check.total ?? "—",
-        max: check.max,
-      }),
-      ...lows,
-      "",
-      s.tr(locale, "fac-alert-low-hint", {
-        threshold: th.satisfactionTotalBelow,
-        item: th.satisfactionItemBelow,
-      }),
-    ].join("\n");
-  });
-}
-
-/** The after-session questionnaire asks what the family wants the group leader to know: that text goes to the group's facilitators. */
-async function forwardComments(
-  s: Services,
-  rs: {
-    id: number;
-    instrumentId: string;
-    participant: { id: number; code: string };
-    session: { number: number; groupId: number; group: { name: string } } | null;
-  },
-) {
-  const ins = s.flows.instruments.get(rs.instrumentId);
-  if (!ins || !rs.session) return;
-  const textItems = new Set(ins.items.filter((i) => i.type === "text").map((i) => i.id));
-  const answers = await s.db.answer.findMany({
-    where: { responseSetId: rs.id, skipped: false, text: { not: null } },
-  });
-  const comments = answers.filter((a) => textItems.has(a.itemId) && a.text).map((a) => a.text!);
-  if (comments.length === 0) return;
-  const session = rs.session;
-  await notify(s, await groupFacilitators(s, session.groupId), async (acc, locale) =>
-    [
-      s.tr(locale, "fac-family-comment", {
-        child: await childName(s.db, acc.id, rs.participant.id, rs.participant.code),
-        group: session.group.name,
-        number: session.number,
-      }),
-      ...comments.map((c) => `<i>${escapeHtml(c)}</i>`),
-    ].join("\n"),
-  );
-}
-
-async function divergenceAlert(
-  s: Services,
-  session: { id: number; number: number; groupId: number; group: { name: string } },
-) {
-  const flows = s.flows;
-  const refl = await s.db.responseSet.findFirst({
-    where: {
-      sessionId: session.id,
-      respondent: "facilitator",
-      participantId: null,
-      status: "complete",
+    select: {
+      id: true,
+      sessionId: true,
+      instrumentId: true,
+      respondent: true,
+      participantId: true,
     },
   });
-  const reflIns = refl ? flows.instruments.get(refl.instrumentId) : undefined;
-  const overallItem = reflIns?.items.find((i) => i.id === "overall" && i.type !== "text");
-  if (!refl || !overallItem) return;
-  const own = (await values(s.db, refl.id)).get("overall");
-  if (own === undefined || own === null) return;
-  const after = flows.study.assignments.afterSession;
-  const sets = await s.db.responseSet.findMany({
-    where: {
-      sessionId: session.id,
-      status: "complete",
-      OR: [
-        { respondent: "parent", instrumentId: { in: after.parent } },
-        { respondent: "child", instrumentId: { in: after.child } },
-      ],
-    },
-  });
-  const totals: number[] = [];
-  let maxTotal = 0;
-  for (const m of sets) {
-    const ins = flows.instruments.get(m.instrumentId);
-    const items = ins ? ratingItems(ins) : null;
-    if (!items) continue;
-    const c = checkRating(items, await values(s.db, m.id), flows.study.thresholds);
-    if (c.total === null) continue;
-    totals.push(c.total);
-    maxTotal = c.max;
-  }
-  const [min, max] =
-    overallItem.type === "choice"
-      ? [
-          Math.min(...overallItem.options.map((o) => o.value)),
-          Math.max(...overallItem.options.map((o) => o.value)),
-        ]
-      : [overallItem.min ?? 0, overallItem.max ?? 1];
-  // One member response is enough to flag: with groups of five or so, waiting for more would often
-  // mean never flagging. The message says on how many responses it rests.
-  const d = divergence(
-    { value: own, min, max },
-    totals,
-    maxTotal,
-    flows.study.thresholds.divergence,
-  );
-  if (!d?.flagged || (await alreadyAlerted(s.db, "alert.divergence", "GroupSession", session.id)))
-    return;
-  await s.db.$transaction(async (tx) => {
-    await audit(tx, {
-      actor: { kind: "system" },
-      action: "alert.divergence",
-      entity: "GroupSession",
-      entityId: session.id,
-      data: {
-        group: session.group.name,
-        session: session.number,
-        facilitator: own,
-        membersMean: d.mean,
-        responses: totals.length,
-        diff: Number(d.diff.toFixed(3)),
-      },
-    });
-  });
-  const label = (locale: string) => {
-    const o = overallItem.options.find((x) => x.value === own);
-    return o ? t(o.label, locale) : String(own);
-  };
-  await notify(s, await groupFacilitators(s, session.groupId), async (_acc, locale) =>
-    s.tr(locale, d.diff > 0 ? "fac-alert-divergence-higher" : "fac-alert-divergence-lower", {
-      group: session.group.name,
-      number: session.number,
-      own: label(locale),
-      ownValue: own,
-      ownMax: max,
-      mean: d.mean.toFixed(1),
-      maxTotal,
-      responses: totals.length,
-    }),
-  );
+  if (!rs || rs.sessionId === null) return;
+  if (!isMemberRating(s.flows, rs) && !isReflectionSet(s.flows, rs)) return;
+  await enqueueJobs(s.db, [ratingCheckJob(rs.id, s.now())]);
+  wakeOutbox(s.db);
 }
 
 /** A short fingerprint of a free text for the audit trail (the text itself stays in its table). */

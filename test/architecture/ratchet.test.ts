@@ -40,7 +40,6 @@ const TRANSACTIONS_OUTSIDE_USECASES = [
   "services/groups.ts",
   "services/invites.ts",
   "services/participants.ts",
-  "services/sessions.ts",
 ];
 
 /** Files outside src/store and src/db that still hold SQL. */

@@ -7,6 +7,7 @@ import { tempDatabase, type TempDb } from "../support/db.js";
 import type { TestBot } from "../support/bot.js";
 import {
   consentedFamily,
+  deliverOutbox,
   facilitatorBot,
   facilitatorFor,
   group,
@@ -34,6 +35,8 @@ describe("amending a session", () => {
     const p3 = await consentedFamily(tb, "P03", 953, "A");
     const fac = await facilitatorFor(tb, 960, "A");
     await logWholeSession(fac, ["P01", "P02"]);
+    await deliverOutbox(tb);
+    expect(tb.tg.withButtons(p2.id)).toHaveLength(1); // P02's family is asked its session questions
     const session = await tb.db.groupSession.findFirstOrThrow();
     const p2id = (await tb.db.participant.findUniqueOrThrow({ where: { code: "P02" } })).id;
     const p3id = (await tb.db.participant.findUniqueOrThrow({ where: { code: "P03" } })).id;
@@ -74,6 +77,7 @@ describe("amending a session", () => {
     expect(fac.current().text).toContain("Tap an answer to change it");
     await fac.press("◀ Back");
     await fac.press("✔️ Done: close the session again");
+    await deliverOutbox(tb);
 
     const s = await tb.db.groupSession.findFirstOrThrow();
     expect([s.status, s.amendments, s.heldOn?.toISOString().slice(0, 10)]).toEqual([

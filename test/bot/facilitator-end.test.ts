@@ -8,6 +8,7 @@ import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
 import { shippedFlows } from "../support/bot.js";
 import {
   consentedFamily,
+  deliverOutbox,
   facilitatorBot,
   facilitatorFor,
   group,
@@ -39,15 +40,20 @@ describe("end of group", () => {
     const fac = await facilitatorFor(tb, 910, "A");
 
     await logWholeSession(fac, ["P01", "P02", "P04"]);
+    await deliverOutbox(tb);
     const p4row = await tb.db.participant.findUniqueOrThrow({ where: { code: "P04" } });
     await withdrawParticipant(tb.db, p4row.id, "keep", { kind: "cli" }, NOW);
-    for (let n = 2; n <= 5; n++) await logWholeSession(fac, ["P01"]);
+    for (let n = 2; n <= 5; n++) {
+      await logWholeSession(fac, ["P01"]);
+      await deliverOutbox(tb);
+    }
     expect(await tb.db.responseSet.count({ where: { slot: "group-end" } })).toBe(0);
     expect(await tb.db.responseSet.count({ where: { slot: "post" } })).toBe(0);
     const p3Before = p3.messages().length;
 
     await logWholeSession(fac, ["P01"]);
     expect(texts(fac).at(-1)).toContain("That was the group's last session");
+    await deliverOutbox(tb);
 
     const sets = await tb.db.responseSet.findMany({
       where: { slot: { in: ["group-end", "post"] } },
@@ -122,8 +128,21 @@ describe("end of group", () => {
     const fac = await facilitatorFor(tb, 930, "A");
     tb.tg.blocked.add(p1.id);
     await logWholeSession(fac, ["P01", "P02"]);
-    expect(texts(fac).at(-1)).toMatch(/went to 1 family [\s\S]*1 family could not be reached/);
+    // The close reply is written before anything is sent: both families have a job.
+    expect(texts(fac).at(-1)).toMatch(/went to 2 families /);
+    const report = await deliverOutbox(tb);
     expect(texts(tb.user(p2.id)).some((t) => t.includes("session 1) is over"))).toBe(true);
+    // The blocked family's job is tried once and recorded as undeliverable, not retried.
+    expect(report.failed).toBe(0);
+    const p1row = await tb.db.participant.findUniqueOrThrow({ where: { code: "P01" } });
+    const jobs = await tb.db.job.findMany({ where: { kind: "session-over" } });
+    const blocked = jobs.filter(
+      (j) => (JSON.parse(j.payload) as { participantId: number }).participantId === p1row.id,
+    );
+    expect(blocked).toHaveLength(1);
+    expect(blocked[0]!.doneAt).not.toBeNull();
+    expect(blocked[0]!.lastError).toMatch(/^undeliverable: /);
+    expect(jobs.filter((j) => j.lastError === null && j.doneAt)).toHaveLength(1);
     // The blocked family's questionnaire stays assigned for when it comes back.
     const sets = await tb.db.responseSet.findMany({
       where: { slot: "session:1", respondent: "parent" },

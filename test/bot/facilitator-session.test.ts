@@ -9,6 +9,7 @@ import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
 import { verifyAuditChain } from "../../src/audit/log.js";
 import {
   consentedFamily,
+  deliverOutbox,
   facilitatorBot,
   facilitatorFor,
   group,
@@ -162,6 +163,15 @@ describe("facilitator session log", () => {
     ).toBe(0); // nothing before closing
 
     await fac2.press("🔒 Close session");
+    // The close committed one outbox job per attending family's parent; nothing went out from the
+    // facilitator's update. The bot process's scheduler sends them right after (here: explicitly).
+    expect(
+      (await tb.db.job.findMany({ where: { kind: "session-over" }, orderBy: { id: "asc" } })).map(
+        (j) => j.dedupeKey,
+      ),
+    ).toHaveLength(3);
+    for (const u of [p1, p2, p3]) expect(tb.user(u.id).messages().length).toBe(before.get(u.id));
+    await deliverOutbox(tb);
 
     // Observation rows: one per item for each observed child, skipped rows for the skipped one.
     const obs = await tb.db.observation.findMany({ include: { participant: true } });
@@ -206,10 +216,12 @@ describe("facilitator session log", () => {
     const family1 = tb.user(p1.id);
     for (let i = 0; i < 4; i++) await family1.press("5");
     await family1.press("Skip");
+    await deliverOutbox(tb);
     const family3 = tb.user(p3.id);
     for (const v of ["10 (completely)", "10 (completely)", "10 (completely)", "9"])
       await family3.press(v);
     await family3.send("She talked about the game all evening.");
+    await deliverOutbox(tb);
 
     const facChat = texts(fac2);
     const alerts = facChat.filter((t) => t.includes("Low session rating"));
@@ -249,6 +261,7 @@ describe("facilitator session log", () => {
     await fac2.press("Once or twice");
     await fac2.press("◀ Back");
     await fac2.press("✔️ Done: close the session again");
+    expect((await deliverOutbox(tb)).sent).toBe(0);
 
     const amended = await tb.db.groupSession.findFirstOrThrow();
     expect(amended.status).toBe("closed");

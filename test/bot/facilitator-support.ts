@@ -5,6 +5,9 @@ import { addParticipant } from "../../src/services/participants.js";
 import { createInvite } from "../../src/services/invites.js";
 import { createGroup } from "../../src/services/groups.js";
 import { facilitatorFeature } from "../../src/bot/features/facilitator.js";
+import { tick, type TickReport } from "../../src/scheduler/loop.js";
+import { SendPacer } from "../../src/scheduler/pacer.js";
+import { systemClock } from "../../src/scheduler/clock.js";
 import { makeTestBot, type TestBot } from "../support/bot.js";
 import type { FakeMessage, FakeUser } from "../support/fake-telegram.js";
 
@@ -33,6 +36,30 @@ export async function restartFacilitatorBot(
   await old.db.$disconnect();
   const db = await openDatabase(url);
   return facilitatorBot(db, url, { tg: old.tg, ...(now ? { now } : {}) });
+}
+
+/**
+ * What the bot process's scheduler does right after a close or a completed rating commits (the
+ * outbox wake): claims every due job and the jobs they fan out into, until none is left. No
+ * planning pass, and no pacing delay (the clock is fixed here), so a test sees exactly the outbox.
+ */
+export async function deliverOutbox(tb: Pick<TestBot, "services">): Promise<TickReport> {
+  const pacer = new SendPacer({ clock: systemClock, perChatMs: 0, perSecond: 10_000 });
+  const total: TickReport = {
+    planned: 0,
+    claimed: 0,
+    sent: 0,
+    skipped: 0,
+    rescheduled: 0,
+    failed: 0,
+    released: 0,
+  };
+  for (let i = 0; i < 10; i++) {
+    const r = await tick(tb.services, { pacer, plan: false });
+    for (const k of Object.keys(total) as (keyof TickReport)[]) total[k] += r[k];
+    if (r.claimed === 0) return total;
+  }
+  throw new Error("the outbox did not drain in 10 ticks");
 }
 
 const notNav = (t: string) => !/Back|Pause|Skip/.test(t);

@@ -119,3 +119,28 @@ describe("send pacer", () => {
     expect(retryAfterSeconds(new Error("x"))).toBeNull();
   });
 });
+
+describe("send pacer, a send made while its pump is finishing", () => {
+  it("is not stranded: a job's next message, sent as soon as the previous one settled, goes out", async () => {
+    // The outbox's session-over job sends two messages to one chat, one after the other; the
+    // second send can arrive in the few microtasks between the pump's last loop and its exit.
+    // Every delay in microtasks is tried, each with a fresh pacer.
+    for (let delay = 0; delay < 40; delay++) {
+      const clock = new VirtualClock(START);
+      const pacer = new SendPacer({ clock, perChatMs: 0 });
+      const first = pacer.send("c", async () => "first");
+      const failing = pacer.send("d", async () => {
+        throw new Error("blocked");
+      });
+      await Promise.allSettled([first, failing]);
+      for (let i = 0; i < delay; i++) await Promise.resolve();
+      const second = pacer.send("c", async () => "second");
+      const outcome = await Promise.race([
+        second,
+        new Promise((r) => setTimeout(() => r("stranded"), 200)),
+      ]);
+      expect(outcome, `after ${delay} microtasks`).toBe("second");
+      await pacer.close();
+    }
+  });
+});

@@ -25,6 +25,7 @@ import { decodeCallback } from "../../src/bot/callback-data.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { openDatabase } from "../../src/db/client.js";
+import { deliverOutbox } from "../bot/facilitator-support.js";
 
 const REFUSED_COMMAND =
   /^(This command is not available for your role\.|You are not enrolled\. Please open the invite link from your study team\.)$/;
@@ -509,11 +510,14 @@ describe("a child's data reaches only their family, their group's facilitators a
   it("a low session rating alerts the group's facilitators only; the family never sees a score", async () => {
     await answerAll(parent);
     await logSession(facGroup);
+    // The close's outbox jobs go out (the bot process's scheduler does this right after the commit).
+    await deliverOutbox(study);
     // The family now has the session questionnaire: rate everything 0.
     const from = study.tg.calls.length;
     await answerAll(parent, (m) =>
       m.keyboard.flat().some((b) => b.text === "0 (not at all)") ? "0 (not at all)" : undefined,
     );
+    await deliverOutbox(study);
     const calls = study.tg.calls
       .slice(from)
       .filter((c) => c.method === "sendMessage" || c.method === "editMessageText");

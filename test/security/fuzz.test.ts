@@ -22,6 +22,7 @@ import {
   type FuzzCase,
   type FuzzMode,
 } from "../support/fuzz.js";
+import { deliverOutbox } from "../bot/facilitator-support.js";
 
 const STRESS = Boolean(process.env.STRESS);
 const TOTAL = STRESS ? 10_000 : 1_000;
@@ -79,6 +80,8 @@ beforeAll(async () => {
   await answerAll(parents[0]!);
   for (let i = 0; i < 5; i++) await parents[1]!.press((t) => !/Back|Pause|Skip/.test(t));
   await logSession(fA);
+  // The close's outbox jobs go out (the bot process's scheduler does this right after the commit).
+  await deliverOutbox(study);
   ana = parents[0]!;
   facA = fA;
 

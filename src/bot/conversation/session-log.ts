@@ -21,6 +21,7 @@ import {
   parseDay,
   sessionNumbers,
 } from "../../services/groups.js";
+import { wakeOutbox } from "../../scheduler/outbox.js";
 import {
   beginAmendment,
   closeSession,
@@ -31,8 +32,6 @@ import {
   isObservationSet,
   isReflectionSet,
   logQueue,
-  promptFamilies,
-  releaseRemovedSets,
   recordAttendance,
   recordReflection,
   reopenObservation,
@@ -1015,15 +1014,15 @@ async function close(
       press.messageId,
       `${head}\n\n${s.tr(locale, amendment ? "fac-amend-saved" : "fac-closed")}`,
     );
-  await releaseRemovedSets(s, result.removedSetIds);
-  const sent = await promptFamilies(s, result.prompt, { number: result.number });
-  const families = sent.prompted + sent.waiting;
+  // The families are told and asked by the outbox jobs the close committed: wake this process's
+  // scheduler so they go out now, not at its next poll.
+  wakeOutbox(s.db);
+  const families = result.asked;
   const lines = [
-    families || sent.failed
+    families
       ? s.tr(locale, "fac-dispatched", { families, sets: result.satisfactionSets })
       : s.tr(locale, "fac-dispatched-none"),
   ];
-  if (sent.failed) lines.push(s.tr(locale, "fac-dispatch-failed", { n: sent.failed }));
   if (result.groupEnded) lines.push(s.tr(locale, "fac-group-ended"));
   for (const later of result.opensLater)
     lines.push(s.tr(locale, "fac-opens-later", { timepoint: later.timepoint, date: later.on }));
