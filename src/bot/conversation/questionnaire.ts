@@ -17,6 +17,7 @@ import {
   commitConversationStep,
   questionnaireState,
   responseSetFacts,
+  type ResponseSetFacts,
   setConversationMessage,
   setResponseSetStatus,
   storedAnswers,
@@ -115,21 +116,13 @@ interface Loaded {
   stored?: Record<string, number | string | null>;
   /** Whom a facilitator's set is about (the child's code, or their private nickname for it). */
   subject?: string | null;
-  rs: {
-    id: number;
-    instrumentId: string;
-    respondent: string;
-    status: string;
-    instrumentHash: string;
-    participantId: number | null;
-  };
+  rs: ResponseSetFacts;
   instrument: Instrument;
   q: Questionnaire;
   state: PersistedState;
 }
 
 // The answer path's SQL is in src/store/questionnaire.ts (raw statements: it runs for every press).
-const dbAnswers = storedAnswers;
 
 /** A facilitator rates a child: name the child on every question (code, or the facilitator's nickname). */
 async function subjectOf(
@@ -155,7 +148,7 @@ async function loadActive(s: Services, account: Account): Promise<Loaded | null>
   if (!rs || !instrument) return null;
   const q = compileFor(instrument, rs.respondent);
   // The answer rows are the truth: a snapshot that disagrees with them is rebuilt from them.
-  const stored = await dbAnswers(s.db, rs.id);
+  const stored = await storedAnswers(s.db, rs.id);
   const state = q.restore(row.snapshot, row.machineVersion, stored);
   return { row, rs, instrument, q, state, stored, subject: await subjectOf(s, account, rs) };
 }
@@ -173,7 +166,7 @@ async function startNext(s: Services, account: Account): Promise<Loaded | null> 
     return null;
   }
   const q = compileFor(instrument, rs.respondent);
-  const existing = await dbAnswers(s.db, rs.id);
+  const existing = await storedAnswers(s.db, rs.id);
   const state = Object.keys(existing).length ? q.positionFromAnswers(existing) : q.start();
   const row = await s.db.conversationState.upsert({
     where: { accountId_kind: { accountId: account.id, kind: "questionnaire" } },
@@ -363,7 +356,7 @@ async function writeStep(
   });
   if (!moved) throw new StalePress();
   if (e && (e.type === "answered" || e.type === "skipped")) {
-    const stored = l.stored ?? (await dbAnswers(tx, rs.id));
+    const stored = l.stored ?? (await storedAnswers(tx, rs.id));
     const hadAnswer = Object.prototype.hasOwnProperty.call(stored, e.itemId);
     const previous = hadAnswer ? { value: stored[e.itemId] ?? null } : null;
     const value = e.type === "answered" && typeof e.value === "number" ? e.value : null;
