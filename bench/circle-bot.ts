@@ -6,12 +6,12 @@ import { autoRetry } from "@grammyjs/auto-retry";
 import type { Update } from "grammy/types";
 import { loadConfig } from "../src/config/env.js";
 import { openDatabase, type Db, type SyncMode } from "../src/db/client.js";
-import type { LoadedFlows } from "../src/flows/model.js";
-import { createBot } from "../src/bot/create-bot.js";
-import type { CircleContext } from "../src/bot/context.js";
-import { extraFeatures } from "../src/bot/wiring.js";
-import { addParticipant } from "../src/services/participants.js";
-import { createInvite } from "../src/services/invites.js";
+import type { LoadedFlows } from "../src/study/model.js";
+import { createBot } from "../src/telegram/create-bot.js";
+import type { CircleContext } from "../src/telegram/context.js";
+import { extraFeatures } from "../src/telegram/wiring.js";
+import { addParticipant } from "../src/usecases/participants.js";
+import { createInvite } from "../src/usecases/invites.js";
 import { pino } from "pino";
 import { BENCH_BOT, BenchUser, LightTelegram, buttonData } from "./fake-api.js";
 
@@ -43,7 +43,7 @@ export class CircleHarness {
       { token: "1:bench", botInfo: BENCH_BOT, features: extraFeatures() },
     ).bot;
     this.bot.api.config.use(this.tg.transformer());
-    // As in src/bot/main.ts (installed after, so it wraps the API like it wraps HTTP there).
+    // As in src/telegram/main.ts (installed after, so it wraps the API like it wraps HTTP there).
     this.bot.api.config.use(
       autoRetry({ maxRetryAttempts: 6, maxDelaySeconds: 120, rethrowInternalServerErrors: false }),
     );

@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { InlineKeyboardButton } from "grammy/types";
 import { openDatabase } from "../src/db/client.js";
-import { addParticipant } from "../src/services/participants.js";
-import { createInvite } from "../src/services/invites.js";
+import { addParticipant } from "../src/usecases/participants.js";
+import { createInvite } from "../src/usecases/invites.js";
 import { median, runNode } from "./child.js";
 import {
   startSandbox,

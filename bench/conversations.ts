@@ -13,8 +13,8 @@ import {
   type VersionedState,
   type ConversationData,
 } from "@grammyjs/conversations";
-import { t, type Instrument } from "../src/flows/model.js";
-import { escapeHtml } from "../src/bot/html.js";
+import { t, type Instrument } from "../src/study/model.js";
+import { escapeHtml } from "../src/telegram/html.js";
 import { openSqlite, type Deliverer } from "./bare.js";
 import { BENCH_BOT, BenchUser, LightTelegram, buttonData } from "./fake-api.js";
 

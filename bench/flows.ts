@@ -4,8 +4,8 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { loadFlows } from "../src/flows/load.js";
-import type { LoadedFlows } from "../src/flows/model.js";
+import { loadFlows } from "../src/study/load.js";
+import type { LoadedFlows } from "../src/study/model.js";
 
 export const Q30 = "bench-q30";
 export const Q60 = "bench-q60";

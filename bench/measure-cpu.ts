@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Update } from "grammy/types";
-import type { LoadedFlows } from "../src/flows/model.js";
+import type { LoadedFlows } from "../src/study/model.js";
 import { barePrisma, bareSqlite, type Deliverer } from "./bare.js";
 import { CircleHarness } from "./circle-bot.js";
 import { conversationsBot } from "./conversations.js";

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { SyncMode } from "../src/db/client.js";
-import type { LoadedFlows } from "../src/flows/model.js";
+import type { LoadedFlows } from "../src/study/model.js";
 import { bareSqlite } from "./bare.js";
 import { CircleHarness } from "./circle-bot.js";
 import { commitProbe, countStatements, cpuMicros, ensureFile, walCommits } from "./durability.js";

@@ -14,11 +14,11 @@ import { loadConfig } from "../src/config/env.js";
 import { openDatabase, queryCount } from "../src/db/client.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { sqlitePath } from "../src/db/url.js";
-import type { LoadedFlows } from "../src/flows/model.js";
-import { loadFlows } from "../src/flows/load.js";
-import type { Services } from "../src/bot/services.js";
+import type { LoadedFlows } from "../src/study/model.js";
+import { loadFlows } from "../src/study/load.js";
+import type { Services } from "../src/telegram/services.js";
 import { planJobs } from "../src/scheduler/planner.js";
-import { responseSetKey } from "../src/services/assignments.js";
+import { responseSetKey } from "../src/usecases/assignments.js";
 
 export interface PlannerResult {
   families: number;

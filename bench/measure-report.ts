@@ -4,7 +4,7 @@
 // end to end with its peak RSS taken by the bench/peak-rss.mjs preload.
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Instrument } from "../src/flows/model.js";
+import type { Instrument } from "../src/study/model.js";
 import { runNode } from "./child.js";
 import { generateStudy } from "./study-data.js";
 

@@ -2,7 +2,7 @@
 // as JSON (the parent bench spawns this per study size, so each peak belongs to one report).
 // Usage: node --import tsx bench/report-child.ts <database url> <flows dir> <instrument id>
 import { openDatabase } from "../src/db/client.js";
-import { loadFlows } from "../src/flows/load.js";
+import { loadFlows } from "../src/study/load.js";
 import { buildReport } from "../src/analysis/report.js";
 import { loadInstrumentData } from "../src/analysis/dataset.js";
 

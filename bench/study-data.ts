@@ -5,8 +5,8 @@
 import Database from "better-sqlite3";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { sqlitePath } from "../src/db/url.js";
-import type { Instrument } from "../src/flows/model.js";
-import { responseSetKey } from "../src/services/assignments.js";
+import type { Instrument } from "../src/study/model.js";
+import { responseSetKey } from "../src/usecases/assignments.js";
 
 /** Small deterministic PRNG (mulberry32), so every run generates the same study. */
 function rng(seed: number): () => number {

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 import { runTs } from "./run-ts.mjs";
-await runTs("src/bot/main.ts");
+await runTs("src/telegram/main.ts");

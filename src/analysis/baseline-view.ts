@@ -2,8 +2,8 @@
 // section (for the effect report) and a self-contained HTML page, with one profile chart per
 // instrument. They show the JSON's numbers; being shared views, they suppress every cell with
 // fewer than `smallCell` children (descriptives, tests built on them, and counts of 1..small−1).
-import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { t } from "../flows/model.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
+import { t } from "../study/model.js";
 import type {
   BaselineContext,
   BaselineInstrument,

@@ -20,7 +20,7 @@
 // Pure statistics below `buildBaseline`: no grammY, and Prisma only through the data loader.
 import { quantileSorted } from "simple-statistics";
 import type { Db } from "../db/client.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
 import { answersRecord, loadInstrumentData } from "./dataset.js";
 import { ReportError, type Ci, type D } from "./report.js";
 import { scoreResponseSet, scoredItems, type ResponseSetScores } from "./scoring.js";

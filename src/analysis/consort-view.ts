@@ -3,8 +3,8 @@
 // effect report and a self-contained HTML page. Shared views show a count of 1..smallCell−1 as
 // "<smallCell" (JSON never does).
 import type { Db } from "../db/client.js";
-import type { LoadedFlows } from "../flows/model.js";
-import { t } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
+import { t } from "../study/model.js";
 import { buildBaseline } from "./baseline.js";
 import { ARM_KEYS, buildConsort, type ArmFlow, type ArmKey, type ConsortFlow } from "./consort.js";
 import {

@@ -25,8 +25,8 @@
 //   the needs assessment's n), and with totals at both of the effect report's timepoints
 //   (change: the n of its change scores and, summed over the two arms, of its ANCOVA).
 import type { Db } from "../db/client.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { timepointAssignments } from "../services/assignments.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
+import { timepointAssignments } from "../usecases/assignments.js";
 import { answersRecord, loadInstrumentData } from "./dataset.js";
 import { scoreResponseSet } from "./scoring.js";
 

@@ -6,7 +6,7 @@
 // memory — see `npm run bench`).
 import { readSnapshot, type Db, type Tx } from "../db/client.js";
 import { attendedCounts, packedResponseSets } from "../store/instrument-data.js";
-import type { Instrument } from "../flows/model.js";
+import type { Instrument } from "../study/model.js";
 
 export interface ParticipantData {
   code: string;

@@ -5,9 +5,9 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readSnapshot, type Db, type Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../audit/log.js";
-import { codebookCsv, codebookJson } from "../flows/codebook.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
+import { audit, type AuditActor } from "../store/audit.js";
+import { codebookCsv, codebookJson } from "../study/codebook.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
 import { isoUtc, toCsv, toCsvInBatches, type Cell } from "./csv.js";
 import {
   buildProgress,

@@ -8,12 +8,12 @@
 // An empty value means the respondent left the item blank on paper; it is stored as skipped.
 import { createHash } from "node:crypto";
 import type { Db, Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../audit/log.js";
-import { evalExpr } from "../flows/expr.js";
-import type { Instrument, Item, LoadedFlows } from "../flows/model.js";
-import { responseSetKey, timepointAssignments } from "../services/assignments.js";
-import { CODE_PATTERN } from "../services/participants.js";
-import { TEXT_MAX_LENGTH } from "../engine/progress.js";
+import { audit, type AuditActor } from "../store/audit.js";
+import { evalExpr } from "../study/expr.js";
+import type { Instrument, Item, LoadedFlows } from "../study/model.js";
+import { responseSetKey, timepointAssignments } from "../usecases/assignments.js";
+import { CODE_PATTERN } from "../usecases/participants.js";
+import { TEXT_MAX_LENGTH } from "../domain/questionnaire/progress.js";
 import { CsvSyntaxError, parseCsvRecords } from "./csv.js";
 
 export const IMPORT_HEADER = [

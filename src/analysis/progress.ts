@@ -2,8 +2,8 @@
 // missing. The CLI's `circle progress` and the bot's /progress print the same object (contract:
 // keep the field names).
 import type { Tx } from "../db/client.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { slotOrder, timepointAssignments } from "../services/assignments.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
+import { slotOrder, timepointAssignments } from "../usecases/assignments.js";
 import { isoDate } from "./csv.js";
 import { displayWidth } from "./display-width.js";
 import { satisfactionTotal as totalOfRating } from "../domain/satisfaction.js";

@@ -19,8 +19,8 @@
 import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
 import type { Db } from "../db/client.js";
-import type { AuditActor } from "../audit/log.js";
-import { t, type LoadedFlows } from "../flows/model.js";
+import type { AuditActor } from "../store/audit.js";
+import { t, type LoadedFlows } from "../study/model.js";
 import { isoDate } from "./csv.js";
 import {
   auditCodeExport,

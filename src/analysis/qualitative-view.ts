@@ -4,7 +4,7 @@
 // (0 stays 0: an absent code is not a small cell). Excerpts — the texts themselves — appear only in
 // the full HTML for the research team, never in text or Telegram.
 import type { Db } from "../db/client.js";
-import { t, type LoadedFlows } from "../flows/model.js";
+import { t, type LoadedFlows } from "../study/model.js";
 import {
   codeLabel,
   codeReport,

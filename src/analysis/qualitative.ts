@@ -20,8 +20,8 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Db, Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../audit/log.js";
-import { t, type Localized, type LoadedFlows } from "../flows/model.js";
+import { audit, type AuditActor } from "../store/audit.js";
+import { t, type Localized, type LoadedFlows } from "../study/model.js";
 import { isoDate, isoUtc, toCsv, type Cell } from "./csv.js";
 import { nicknameRedactor } from "./export.js";
 

@@ -8,8 +8,8 @@
 // A pre/post study with one group keeps the report exactly as it was. The block is appended to
 // each score under `mixedModel`; no existing field changes.
 import type { Db } from "../db/client.js";
-import type { LoadedFlows } from "../flows/model.js";
-import { t } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
+import { t } from "../study/model.js";
 import { describe, type Description } from "./stats/index.js";
 import {
   fitMixedModelWithReason,

@@ -1,8 +1,8 @@
 // Readable views of the effect report: plain text (terminal, Telegram) and a self-contained HTML
 // file with the charts embedded. Both show the JSON's numbers; shared views suppress descriptive
 // cells (and tests built on them) with fewer cases than the study's small-cell size.
-import type { LoadedFlows } from "../flows/model.js";
-import { t } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
+import { t } from "../study/model.js";
 import type { ArmBlock, D, Report, ReportContext, ScoreBlock } from "./report.js";
 import { describe, tQuantile } from "./stats/index.js";
 import { prePostPanel, satisfactionChart, type PrePostPoint } from "./charts/specs.js";

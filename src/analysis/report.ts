@@ -10,7 +10,7 @@
 // - baselineByGender: pre scores of all participants, Welch t male − female;
 // - attendanceDose: experimental arm, Pearson r of sessions attended with change.
 import type { Db } from "../db/client.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
 import { scoreResponseSet, scoredItemValues, type ResponseSetScores } from "./scoring.js";
 import { answersRecord, loadInstrumentData, type ParticipantData } from "./dataset.js";
 import {

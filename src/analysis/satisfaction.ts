@@ -1,7 +1,7 @@
 // Per-session satisfaction: the 0–40 total (the sum of the rated items, src/domain/satisfaction.ts)
 // of every complete response to the study's after-session instrument, grouped by session number.
 import type { Db } from "../db/client.js";
-import type { LoadedFlows } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
 import { ratedItems, satisfactionTotal } from "../domain/satisfaction.js";
 
 export interface SessionSatisfactionRow {

@@ -5,7 +5,7 @@
 // score is the mean of its answered items, and is null when fewer than minAnsweredFraction of its
 // items were answered. The total is the same rule over every scored item (every item that belongs
 // to a subscale). Pure: no database, no bot.
-import type { Instrument, Item } from "../flows/model.js";
+import type { Instrument, Item } from "../study/model.js";
 
 /** Answers of one response set by item id; null or absent means not answered. */
 export type Answers = Readonly<Record<string, number | null | undefined>>;

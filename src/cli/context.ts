@@ -2,8 +2,8 @@
 // Commands stay thin: parse arguments, call the domain modules, print.
 import { loadConfig, type Config } from "../config/env.js";
 import { openDatabase, type Db } from "../db/client.js";
-import { loadFlows } from "../flows/load.js";
-import type { LoadedFlows } from "../flows/model.js";
+import { loadFlows } from "../study/load.js";
+import type { LoadedFlows } from "../study/model.js";
 
 /** Exit 2: the command line itself is wrong. */
 export class UsageError extends Error {}

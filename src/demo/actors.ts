@@ -1,8 +1,8 @@
 // Scripted people for the demo: they read what the bot sent (through the sandbox, like a phone
 // would show it) and press buttons or type, as a parent, a facilitator or a researcher would.
 import type { ChatEntry, ScriptedUser } from "../sandbox/index.js";
-import type { Instrument, LoadedFlows } from "../flows/model.js";
-import { t } from "../flows/model.js";
+import type { Instrument, LoadedFlows } from "../study/model.js";
+import { t } from "../study/model.js";
 import type { AnswerModel, Child } from "./model.js";
 
 const WAIT_MS = 20_000;

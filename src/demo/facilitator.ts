@@ -3,12 +3,12 @@
 // satisfaction replies that closing a session asks for. Each experimental group has its own
 // facilitator; the demo runs them side by side.
 import type { Db } from "../db/client.js";
-import type { LoadedFlows } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
 import type { Sandbox, ScriptedUser } from "../sandbox/index.js";
-import { createInvite } from "../services/invites.js";
+import { createInvite } from "../usecases/invites.js";
 import type { AnswerModel, Child } from "./model.js";
 import { answerAll, identifyQuestion, inParallel } from "./actors.js";
-import { t } from "../flows/model.js";
+import { t } from "../study/model.js";
 
 const WAIT_MS = 20_000;
 

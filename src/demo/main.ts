@@ -9,18 +9,18 @@ import { parseArgs } from "node:util";
 import { unzipSync } from "fflate";
 import { loadConfig } from "../config/env.js";
 import { openDatabase, type Db } from "../db/client.js";
-import { loadFlows } from "../flows/load.js";
+import { loadFlows } from "../study/load.js";
 import { startSandbox, type Sandbox, type ScriptedUser } from "../sandbox/index.js";
-import { addParticipant } from "../services/participants.js";
-import { createInvite } from "../services/invites.js";
-import { openTimepoint } from "../services/assignments.js";
+import { addParticipant } from "../usecases/participants.js";
+import { createInvite } from "../usecases/invites.js";
+import { openTimepoint } from "../usecases/assignments.js";
 import { enqueueJob } from "../scheduler/jobs.js";
 import { JOB } from "../scheduler/planner.js";
 import { AnswerModel, type Child } from "./model.js";
 import { answerAll, enrolParent, inParallel, withdraw } from "./actors.js";
 import { runFacilitator } from "./facilitator.js";
 import { startBotProcess } from "./bot-process.js";
-import type { LoadedFlows } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 

@@ -4,8 +4,8 @@
 // at the follow-up three months later; each experimental group adds a small shift of its own
 // after the sessions (a group effect). Answers are the latent level plus noise, mapped onto each
 // item's scale (reverse-keyed items answered inversely).
-import type { Instrument, Item } from "../flows/model.js";
-import { seededRandom } from "../services/random.js";
+import type { Instrument, Item } from "../study/model.js";
+import { seededRandom } from "../usecases/random.js";
 
 export interface Child {
   code: string;

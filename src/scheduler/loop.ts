@@ -3,10 +3,10 @@
 // then sends through the pacer and records each outcome. A restart loses nothing: whatever was
 // not finished is still in the table, and a crashed claim expires.
 import type { Job } from "../generated/prisma/client.js";
-import type { Services } from "../bot/services.js";
-import { errMessage } from "../bot/services.js";
+import type { Services } from "../telegram/services.js";
+import { errMessage } from "../telegram/services.js";
 import { systemClock, type Clock } from "./clock.js";
-import { handlers, type Decision, type OutMessage } from "./handlers.js";
+import { handlers, type Decision, type OutMessage } from "../notify/handlers.js";
 import {
   abandonJob,
   claimDueJobs,
@@ -17,7 +17,7 @@ import {
   rescheduleJob,
   skipJob,
 } from "./jobs.js";
-import { SendPacer, PacerClosedError, retryAfterSeconds } from "./pacer.js";
+import { SendPacer, PacerClosedError, retryAfterSeconds } from "../notify/pacer.js";
 import { onOutboxWake } from "./outbox.js";
 import { planJobs } from "./planner.js";
 import { assertTimeZone, quietEnd } from "./zone.js";

@@ -6,7 +6,7 @@
 //   no-consent:<participant>     research data for a participant without consent and assent
 import type { Db, Tx } from "../db/client.js";
 import { consentFacts, startedTimepointSets } from "../store/scheduler-reads.js";
-import type { LoadedFlows } from "../flows/model.js";
+import type { LoadedFlows } from "../study/model.js";
 import { dayAt, formatDay, formatLocal, formatLocalDay, studyDay, type StudyDay } from "./zone.js";
 
 export const LOG_GRACE_MS = 24 * 3_600_000;

@@ -1,6 +1,6 @@
 // Account settings a person changes themselves.
 import type { Db } from "../db/client.js";
-import { audit } from "../audit/log.js";
+import { audit } from "../store/audit.js";
 import { commitNothing, type AlsoCommit } from "./commit.js";
 
 /** The language an account reads the bot in (one of the study's locales: the caller checks). */

@@ -3,9 +3,9 @@
 // assent opens the first timepoint's questionnaires in the same transaction, declining either is
 // final. The step is checked inside the transaction, so two presses of one button record once.
 import type { Db, Tx } from "../db/client.js";
-import { audit } from "../audit/log.js";
-import type { LoadedFlows } from "../flows/model.js";
-import { openTimepoint } from "../services/assignments.js";
+import { audit } from "../store/audit.js";
+import type { LoadedFlows } from "../study/model.js";
+import { openTimepoint } from "./assignments.js";
 import {
   consentStepOf,
   decideConsent,

@@ -3,8 +3,8 @@
 // invite is marked used in the same transaction as the account, so two redemptions of one code
 // (two devices, a redelivered update) can never both succeed.
 import type { Db, Tx } from "../db/client.js";
-import { audit } from "../audit/log.js";
-import { checkInvite, markInviteUsed, type Role } from "../services/invites.js";
+import { audit } from "../store/audit.js";
+import { checkInvite, markInviteUsed, type Role } from "./invites.js";
 import { redemptionFor } from "../domain/conversations/enrolment.js";
 import { commitNothing, type AlsoCommit } from "./commit.js";
 

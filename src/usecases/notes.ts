@@ -3,7 +3,7 @@
 // and a digest, never the text.
 import { createHash } from "node:crypto";
 import type { Db } from "../db/client.js";
-import { audit } from "../audit/log.js";
+import { audit } from "../store/audit.js";
 import type { NoteKind } from "../domain/conversations/note.js";
 import { commitNothing, type AlsoCommit } from "./commit.js";
 
@@ -57,7 +57,7 @@ export async function recordNote(
 }
 
 /**
- * The digest the audit keeps of a free text: the one src/services/sessions.ts computes for
+ * The digest the audit keeps of a free text: the one src/usecases/sessions.ts computes for
  * reflections (kept here so use cases do not depend on that module, which reaches into the bot).
  */
 export function textDigest(text: string): string {

@@ -3,7 +3,7 @@
 // research data as the study file says. One audited transaction; idempotent. It never affects
 // the child's care.
 import type { Db } from "../db/client.js";
-import { audit, type AuditActor } from "../audit/log.js";
+import { audit, type AuditActor } from "../store/audit.js";
 import { withdrawalPlan, type WithdrawalPolicy } from "../domain/conversations/withdrawal.js";
 import { commitNothing, type AlsoCommit } from "./commit.js";
 

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBaseline } from "../../src/analysis/baseline.js";
 import { buildExport } from "../../src/analysis/export.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
-import type { FlowsCopy } from "../flows/support.js";
+import type { FlowsCopy } from "../study/support.js";
 import {
   differences,
   fixturePath,

@@ -3,9 +3,9 @@
 // test/fixtures/report/baseline/config.json, and a JSON comparison to a tolerance.
 import { readFileSync } from "node:fs";
 import { importAnswers } from "../../src/analysis/import.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import type { Db } from "../../src/db/client.js";
-import { copyFlows, type FlowsCopy } from "../flows/support.js";
+import { copyFlows, type FlowsCopy } from "../study/support.js";
 
 export interface BaselineConfig {
   timepoint: string;

@@ -19,14 +19,14 @@ import { allProfileWords } from "../../src/analysis/charts/baseline-profile.js";
 import { missingGlyphs } from "../../src/analysis/charts/fonts.js";
 import { allFlowWords } from "../../src/analysis/consort-view.js";
 import { buildReport } from "../../src/analysis/report.js";
-import { researcherFeature } from "../../src/bot/features/researcher.js";
-import { codebookJson } from "../../src/flows/codebook.js";
-import type { Instrument, LoadedFlows } from "../../src/flows/model.js";
-import { createInvite } from "../../src/services/invites.js";
+import { researcherFeature } from "../../src/telegram/features/researcher.js";
+import { codebookJson } from "../../src/study/codebook.js";
+import type { Instrument, LoadedFlows } from "../../src/study/model.js";
+import { createInvite } from "../../src/usecases/invites.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import { runCircle } from "../support/cli.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
-import { copyFlows, errorsOf, type FlowsCopy } from "../flows/support.js";
+import { copyFlows, errorsOf, type FlowsCopy } from "../study/support.js";
 import {
   differences,
   fixturePath,

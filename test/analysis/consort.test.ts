@@ -14,17 +14,17 @@ import { consortPng, consortSvg, consortText } from "../../src/analysis/consort-
 import { importAnswers } from "../../src/analysis/import.js";
 import { buildProgress, type Progress } from "../../src/analysis/progress.js";
 import { buildReport } from "../../src/analysis/report.js";
-import { researcherFeature } from "../../src/bot/features/researcher.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
-import { timepointAssignments } from "../../src/services/assignments.js";
-import { createInvite } from "../../src/services/invites.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { seededRandom } from "../../src/services/random.js";
-import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
+import { researcherFeature } from "../../src/telegram/features/researcher.js";
+import type { LoadedFlows } from "../../src/study/model.js";
+import { timepointAssignments } from "../../src/usecases/assignments.js";
+import { createInvite } from "../../src/usecases/invites.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { seededRandom } from "../../src/usecases/random.js";
+import { withdrawParticipant } from "../../src/telegram/conversation/withdrawal.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import { runCircle } from "../support/cli.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
-import { copyFlows, type FlowsCopy } from "../flows/support.js";
+import { copyFlows, type FlowsCopy } from "../study/support.js";
 
 type Arm = "experimental" | "control" | null;
 interface Child {

@@ -8,12 +8,12 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import { importAnswers } from "../../src/analysis/import.js";
 import { buildExport, EXPORT_FILES, type ExportResult } from "../../src/analysis/export.js";
 import { buildReport, type Report } from "../../src/analysis/report.js";
-import { responseSetKey } from "../../src/services/assignments.js";
+import { responseSetKey } from "../../src/usecases/assignments.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { checkDoFile, psppTables, runPspp, runRscript } from "./export-formats-support.js";
 

@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/client.js";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
-import { codebookCsv, codebookJson } from "../../src/flows/codebook.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
+import { codebookCsv, codebookJson } from "../../src/study/codebook.js";
 import { buildExport, EXPORT_FILES, nicknameRedactor } from "../../src/analysis/export.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { openTimepoint, responseSetKey } from "../../src/services/assignments.js";
-import { verifyAuditChain } from "../../src/audit/log.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { openTimepoint, responseSetKey } from "../../src/usecases/assignments.js";
+import { verifyAuditChain } from "../../src/store/audit.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 
 const flows: LoadedFlows = (() => {

@@ -1,11 +1,11 @@
 // importAnswers: validation with line numbers, all-or-nothing, idempotence, and what is written.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import { importAnswers, type ImportResult } from "../../src/analysis/import.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { openTimepoint, responseSetKey } from "../../src/services/assignments.js";
-import { verifyAuditChain } from "../../src/audit/log.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { openTimepoint, responseSetKey } from "../../src/usecases/assignments.js";
+import { verifyAuditChain } from "../../src/store/audit.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 
 const flows: LoadedFlows = (() => {

@@ -1,11 +1,11 @@
 // buildProgress / formatProgressText on a small study seeded straight through Prisma.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/client.js";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import { buildProgress, formatProgressText } from "../../src/analysis/progress.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { openTimepoint, responseSetKey } from "../../src/services/assignments.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { openTimepoint, responseSetKey } from "../../src/usecases/assignments.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 
 const flows: LoadedFlows = (() => {

@@ -3,10 +3,10 @@
 // uncoded interview, one note without an author (an import), nicknames typed into the texts.
 // Hand counts (codebook order) are in EXPECTED below; the tests check the report against them.
 import type { Db } from "../../src/db/client.js";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { createGroup } from "../../src/services/groups.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { createGroup } from "../../src/usecases/groups.js";
 
 export const flows: LoadedFlows = (() => {
   const r = loadFlows({ flowsDir: "flows" });

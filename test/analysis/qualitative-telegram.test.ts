@@ -4,16 +4,16 @@
 // the effect report's HTML document carries the code-summary section.
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { facilitatorFeature } from "../../src/bot/features/facilitator.js";
-import { researcherFeature } from "../../src/bot/features/researcher.js";
-import { createInvite } from "../../src/services/invites.js";
+import { facilitatorFeature } from "../../src/telegram/features/facilitator.js";
+import { researcherFeature } from "../../src/telegram/features/researcher.js";
+import { createInvite } from "../../src/usecases/invites.js";
 import { importAnswers } from "../../src/analysis/import.js";
 import type { CodeReport } from "../../src/analysis/qualitative.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { runCircle } from "../support/cli.js";
 import type { FakeUser } from "../support/fake-telegram.js";
-import { consentedFamily, facilitatorFor, group, NOW } from "../bot/facilitator-support.js";
+import { consentedFamily, facilitatorFor, group, NOW } from "../telegram/facilitator-support.js";
 
 const FACILITATOR_ID = 731904552;
 const PARENT_ID = 598812734;

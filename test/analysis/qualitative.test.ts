@@ -7,7 +7,7 @@ import { parse } from "csv-parse/sync";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildCodeReport, codeReport, loadCodedNotes } from "../../src/analysis/qualitative.js";
 import { codeReportText, suppressCount } from "../../src/analysis/qualitative-view.js";
-import { verifyAuditChain } from "../../src/audit/log.js";
+import { verifyAuditChain } from "../../src/store/audit.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { runCircle } from "../support/cli.js";
 import {

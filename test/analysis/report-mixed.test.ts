@@ -16,8 +16,8 @@ import {
   type MixedModelBlock,
 } from "../../src/analysis/report-mixed.js";
 import { reportHtml, reportText } from "../../src/analysis/report-view.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
-import { addParticipant } from "../../src/services/participants.js";
+import type { LoadedFlows } from "../../src/study/model.js";
+import { addParticipant } from "../../src/usecases/participants.js";
 import { shippedFlows } from "../support/bot.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 

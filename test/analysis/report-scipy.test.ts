@@ -4,8 +4,8 @@
 // import into a fresh database and buildReport must reproduce every number, null and key.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
 import { importAnswers } from "../../src/analysis/import.js";
 import { buildReport } from "../../src/analysis/report.js";
 import { tempDatabase, type TempDb } from "../support/db.js";

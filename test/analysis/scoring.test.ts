@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { scoreResponseSet, scoredItemValues, scoredItems } from "../../src/analysis/scoring.js";
 import { cronbachAlpha } from "../../src/analysis/stats/index.js";
-import type { Instrument, Item } from "../../src/flows/model.js";
+import type { Instrument, Item } from "../../src/study/model.js";
 
 function item(id: string, subscale: string | null, opts: Partial<Item> = {}): Item {
   return {

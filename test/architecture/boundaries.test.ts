@@ -1,5 +1,5 @@
 // Layer rules that hold today, checked over the source tree so a change cannot quietly break them:
-// grammY is the Telegram adapter's (src/bot) and the local Bot API sandbox's (src/sandbox) alone;
+// grammY is the Telegram adapter's (src/telegram) and the local Bot API sandbox's (src/sandbox) alone;
 // statistics, flows, the engine, the store and the scheduler's reads never import it.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -21,10 +21,10 @@ function imports(file: string): string[] {
 }
 
 describe("layer boundaries", () => {
-  it("only src/bot and src/sandbox import grammY", () => {
+  it("only src/telegram and src/sandbox import grammY", () => {
     const offenders = files(SRC).flatMap((f) => {
       const rel = relative(SRC, f);
-      if (rel.startsWith("bot/") || rel.startsWith("sandbox/")) return [];
+      if (rel.startsWith("telegram/") || rel.startsWith("sandbox/")) return [];
       return imports(f)
         .filter((m) => m === "grammy" || m.startsWith("grammy/") || m.startsWith("@grammyjs/"))
         .map((m) => `${rel} imports ${m}`);
@@ -32,19 +32,19 @@ describe("layer boundaries", () => {
     expect(offenders).toEqual([]);
   });
 
-  it("analysis, flows and the store import nothing from the Telegram adapter", () => {
+  it("analysis, study, domain, use cases and the store import nothing from the Telegram adapter", () => {
     const offenders = files(SRC).flatMap((f) => {
       const rel = relative(SRC, f);
-      if (!/^(analysis|flows|store)\//.test(rel)) return [];
+      if (!/^(analysis|study|store|domain|usecases)\//.test(rel)) return [];
       return imports(f)
-        .filter((m) => /(^|\/)bot\//.test(m))
+        .filter((m) => /(^|\/)telegram\//.test(m))
         .map((m) => `${rel} imports ${m}`);
     });
     expect(offenders).toEqual([]);
   });
 
   it("the check itself finds imports (it would catch an offender)", () => {
-    const found = imports(join(SRC, "bot/create-bot.ts"));
+    const found = imports(join(SRC, "telegram/create-bot.ts"));
     expect(found.some((m) => m === "grammy" || m.startsWith("@grammyjs/"))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 // The core layers' rules, checked over the source tree: src/domain holds pure rules (no grammY, no
 // Prisma, no database transactions or audit writes), src/usecases opens the transactions and
-// writes the audit events without knowing Telegram, and the Telegram adapter (src/bot) reaches
+// writes the audit events without knowing Telegram, and the Telegram adapter (src/telegram) reaches
 // neither grammY-free layer's job. Imports are followed through relative paths, so a use case
 // cannot reach the bot through a helper module either.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -49,7 +49,7 @@ const isGenerated = (f: string | null, m: string) =>
   /(^|\/)generated\/prisma(\/|$)/.test(m) ||
   m.startsWith("@prisma/client") ||
   (f !== null && rel(f).startsWith("generated/"));
-const isBot = (f: string | null) => f !== null && rel(f).startsWith("bot/");
+const isBot = (f: string | null) => f !== null && rel(f).startsWith("telegram/");
 
 /** Every module a file reaches through local imports, with the chain that reaches it. */
 function reach(start: string): Map<string, { via: string[]; packages: string[] }> {
@@ -144,17 +144,17 @@ describe("core layers (src/domain, src/usecases)", () => {
   });
 
   it("the checks themselves find what they look for (they would catch an offender)", () => {
-    const bot = join(SRC, "bot/conversation/withdrawal.ts");
+    const bot = join(SRC, "telegram/conversation/withdrawal.ts");
     expect(imports(bot)).toContain("../../usecases/withdrawal.js");
     expect([...reach(bot).keys()].map(rel)).toContain("usecases/withdrawal.ts");
-    expect(imports(join(SRC, "bot/create-bot.ts")).some(isGrammy)).toBe(true);
+    expect(imports(join(SRC, "telegram/create-bot.ts")).some(isGrammy)).toBe(true);
     expect(code(join(SRC, "usecases/withdrawal.ts"))).toMatch(/\$transaction\b/);
     expect(code(join(SRC, "usecases/withdrawal.ts"))).toMatch(/\baudit\s*\(/);
     // Two hops: the parent feature reaches the withdrawal use case through its adapter.
-    const fromFeature = reach(join(SRC, "bot/features/parent.ts"));
+    const fromFeature = reach(join(SRC, "telegram/features/parent.ts"));
     expect(fromFeature.get(join(SRC, "usecases/withdrawal.ts"))?.via).toEqual([
-      "bot/features/parent.ts",
-      "bot/conversation/withdrawal.ts",
+      "telegram/features/parent.ts",
+      "telegram/conversation/withdrawal.ts",
     ]);
   });
 });

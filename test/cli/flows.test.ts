@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseCsv } from "csv-parse/sync";
 import { runCli } from "../../src/cli/program.js";
-import { loadFlows } from "../../src/flows/load.js";
-import { copyFlows, licensedInstrumentYaml, type FlowsCopy } from "../flows/support.js";
+import { loadFlows } from "../../src/study/load.js";
+import { copyFlows, licensedInstrumentYaml, type FlowsCopy } from "../study/support.js";
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = "";

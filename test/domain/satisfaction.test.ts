@@ -16,8 +16,8 @@ import {
 import { satisfactionTotals } from "../../src/analysis/progress.js";
 import { satisfactionRows } from "../../src/analysis/satisfaction.js";
 import { buildExport } from "../../src/analysis/export.js";
-import { responseSetKey } from "../../src/services/assignments.js";
-import { ratingItems as sessionRatingItems } from "../../src/services/sessions.js";
+import { responseSetKey } from "../../src/usecases/assignments.js";
+import { ratingItems as sessionRatingItems } from "../../src/usecases/sessions.js";
 import { shippedFlows } from "../support/bot.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 

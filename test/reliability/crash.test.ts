@@ -6,15 +6,15 @@
 // npm test: 12 parents, 4 stops (3 SIGKILL, 1 SIGTERM) during the traffic, one SIGKILL at rest.
 // npm run test:stress: 100 parents, 28 stops (24 SIGKILL, 4 SIGTERM), one SIGKILL at rest.
 import { afterEach, describe, expect, it } from "vitest";
-import { addParticipant } from "../../src/services/participants.js";
-import { createInvite } from "../../src/services/invites.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { createInvite } from "../../src/usecases/invites.js";
 import {
   startSandbox,
   type ChatEntry,
   type Sandbox,
   type SandboxEvent,
 } from "../../src/sandbox/index.js";
-import { t } from "../../src/flows/model.js";
+import { t } from "../../src/study/model.js";
 import { BotProcess, type ExitRecord } from "../support/bot-process.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { shippedFlows } from "../support/bot.js";

@@ -6,8 +6,8 @@
 // run must leave the same database and send exactly the same messages and edits as the clean run.
 import { describe, expect, it } from "vitest";
 import type { Update } from "grammy/types";
-import { addParticipant } from "../../src/services/participants.js";
-import { createInvite } from "../../src/services/invites.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { createInvite } from "../../src/usecases/invites.js";
 import { makeTestBot, shippedFlows } from "../support/bot.js";
 import { tempDatabase } from "../support/db.js";
 import type { FakeUser } from "../support/fake-telegram.js";

@@ -6,8 +6,8 @@
 //
 // npm test: 4 parents, 9 faults. npm run test:stress: 16 parents answering everything, 40 faults.
 import { afterEach, describe, expect, it } from "vitest";
-import { addParticipant } from "../../src/services/participants.js";
-import { createInvite } from "../../src/services/invites.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { createInvite } from "../../src/usecases/invites.js";
 import { startSandbox, type Fault, type Sandbox } from "../../src/sandbox/index.js";
 import { BotProcess } from "../support/bot-process.js";
 import { tempDatabase, type TempDb } from "../support/db.js";

@@ -3,9 +3,9 @@
 // pass schedules its opening when the group's session 6 is closed, and on the day the window
 // opens the group's consented families get the questionnaires, are told once and reminded.
 import { afterEach, describe, expect, it } from "vitest";
-import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
+import { withdrawParticipant } from "../../src/telegram/conversation/withdrawal.js";
 import { buildProgress } from "../../src/analysis/progress.js";
-import { timepointAssignments } from "../../src/services/assignments.js";
+import { timepointAssignments } from "../../src/usecases/assignments.js";
 import { shippedFlows } from "../support/bot.js";
 import { DAY, HOUR, T0, World, seedFamily, seedGroup } from "./support.js";
 

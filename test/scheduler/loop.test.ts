@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startBackground } from "../../src/bot/wiring.js";
+import { startBackground } from "../../src/telegram/wiring.js";
 import { startScheduler } from "../../src/scheduler/loop.js";
 import { World, addStaff, seedGroup } from "./support.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";

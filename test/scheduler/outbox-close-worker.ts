@@ -3,8 +3,8 @@
 // <facilitator account id> <now ms>. Prints how many outbox jobs the close had written, then
 // SIGKILLs itself inside the transaction.
 import { openDatabase } from "../../src/db/client.js";
-import { loadFlows } from "../../src/flows/load.js";
-import { closeSession } from "../../src/services/sessions.js";
+import { loadFlows } from "../../src/study/load.js";
+import { closeSession } from "../../src/usecases/sessions.js";
 
 const [url, sessionId, accountId, nowMs] = process.argv.slice(2);
 const flows = loadFlows({ flowsDir: "flows" });

@@ -9,12 +9,12 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openDatabase } from "../../src/db/client.js";
-import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
-import { closeSession, onResponseSetCompleted } from "../../src/services/sessions.js";
+import { withdrawParticipant } from "../../src/telegram/conversation/withdrawal.js";
+import { closeSession, onResponseSetCompleted } from "../../src/usecases/sessions.js";
 import { enqueueJobs, type Job } from "../../src/scheduler/jobs.js";
 import { startScheduler, tick } from "../../src/scheduler/loop.js";
 import { planJobs } from "../../src/scheduler/planner.js";
-import { SendPacer } from "../../src/scheduler/pacer.js";
+import { SendPacer } from "../../src/notify/pacer.js";
 import { systemClock } from "../../src/scheduler/clock.js";
 import { OUTBOX, sessionOverKey } from "../../src/scheduler/outbox.js";
 import { shippedFlows, type TestBot } from "../support/bot.js";
@@ -30,7 +30,7 @@ import {
   NOW,
   restartFacilitatorBot,
   texts,
-} from "../bot/facilitator-support.js";
+} from "../telegram/facilitator-support.js";
 
 let tmp: TempDb;
 let tb: TestBot;
@@ -414,9 +414,9 @@ describe("outbox: alerts once, by their keys", () => {
 
   it("no audit trail is read to decide what was sent (the dedupe key is the state)", () => {
     for (const f of [
-      "src/services/sessions.ts",
+      "src/usecases/sessions.ts",
       "src/scheduler/outbox.ts",
-      "src/scheduler/outbox-handlers.ts",
+      "src/notify/outbox-handlers.ts",
     ]) {
       const src = readFileSync(f, "utf8");
       expect(src, f).not.toMatch(/auditEvent|"AuditEvent"|alreadyAlerted/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../src/scheduler/clock.js";
-import { PacerClosedError, SendPacer, retryAfterSeconds } from "../../src/scheduler/pacer.js";
+import { PacerClosedError, SendPacer, retryAfterSeconds } from "../../src/notify/pacer.js";
 import { paceStats } from "./support.js";
 
 const START = Date.UTC(2030, 0, 1);

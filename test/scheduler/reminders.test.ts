@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { withdrawParticipant } from "../../src/bot/conversation/withdrawal.js";
+import { withdrawParticipant } from "../../src/telegram/conversation/withdrawal.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
 import { claimDueJobs } from "../../src/scheduler/jobs.js";
 import { zonedParts } from "../../src/scheduler/zone.js";

@@ -2,10 +2,10 @@
 // clock driving both Services.now() and the send pacer, and a log of when each API call happened.
 import type { Config } from "../../src/config/env.js";
 import { openDatabase } from "../../src/db/client.js";
-import type { Services } from "../../src/bot/services.js";
-import { timepointAssignments, responseSetKey } from "../../src/services/assignments.js";
+import type { Services } from "../../src/telegram/services.js";
+import { timepointAssignments, responseSetKey } from "../../src/usecases/assignments.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
-import { SendPacer } from "../../src/scheduler/pacer.js";
+import { SendPacer } from "../../src/notify/pacer.js";
 import { tick, type TickReport } from "../../src/scheduler/loop.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";

@@ -19,13 +19,13 @@ import {
 } from "./study.js";
 import { researchSnapshot, callbackDataOf, callbackUpdate, type Person } from "../support/fuzz.js";
 import type { FakeMessage } from "../support/fake-telegram.js";
-import { createInvite } from "../../src/services/invites.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { decodeCallback } from "../../src/bot/callback-data.js";
+import { createInvite } from "../../src/usecases/invites.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { decodeCallback } from "../../src/telegram/callback-data.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { openDatabase } from "../../src/db/client.js";
-import { deliverOutbox } from "../bot/facilitator-support.js";
+import { deliverOutbox } from "../telegram/facilitator-support.js";
 
 const REFUSED_COMMAND =
   /^(This command is not available for your role\.|You are not enrolled\. Please open the invite link from your study team\.)$/;

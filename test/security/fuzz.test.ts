@@ -22,7 +22,7 @@ import {
   type FuzzCase,
   type FuzzMode,
 } from "../support/fuzz.js";
-import { deliverOutbox } from "../bot/facilitator-support.js";
+import { deliverOutbox } from "../telegram/facilitator-support.js";
 
 const STRESS = Boolean(process.env.STRESS);
 const TOTAL = STRESS ? 10_000 : 1_000;

@@ -20,7 +20,7 @@ import {
 import type { Person, Persona } from "../support/fuzz.js";
 import { buildExport } from "../../src/analysis/export.js";
 import { tick } from "../../src/scheduler/loop.js";
-import { SendPacer } from "../../src/scheduler/pacer.js";
+import { SendPacer } from "../../src/notify/pacer.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
 
 const PEOPLE = {

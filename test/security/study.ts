@@ -3,18 +3,18 @@
 // Enrolment, consent, questionnaires and session logs all go through Telegram updates.
 import { pino, type Level, type Logger } from "pino";
 import type { Bot, Context } from "grammy";
-import { createBot } from "../../src/bot/create-bot.js";
-import type { Services } from "../../src/bot/services.js";
-import { extraFeatures } from "../../src/bot/wiring.js";
-import { addParticipant } from "../../src/services/participants.js";
-import { createGroup } from "../../src/services/groups.js";
-import { createInvite, type Role } from "../../src/services/invites.js";
+import { createBot } from "../../src/telegram/create-bot.js";
+import type { Services } from "../../src/telegram/services.js";
+import { extraFeatures } from "../../src/telegram/wiring.js";
+import { addParticipant } from "../../src/usecases/participants.js";
+import { createGroup } from "../../src/usecases/groups.js";
+import { createInvite, type Role } from "../../src/usecases/invites.js";
 import type { Db } from "../../src/db/client.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { shippedFlows, testConfig } from "../support/bot.js";
 import { BOT_INFO, FakeTelegram, type FakeMessage } from "../support/fake-telegram.js";
 import { Person, callbackDataOf, type Persona } from "../support/fuzz.js";
-import { decodeCallback } from "../../src/bot/callback-data.js";
+import { decodeCallback } from "../../src/telegram/callback-data.js";
 
 export interface LogBuffer {
   /** Raw JSON lines as pino wrote them. */

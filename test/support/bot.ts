@@ -3,10 +3,10 @@ import type { Bot, Context } from "grammy";
 import { loadConfig } from "../../src/config/env.js";
 import type { Db } from "../../src/db/client.js";
 import { openDatabase } from "../../src/db/client.js";
-import { loadFlows } from "../../src/flows/load.js";
-import type { LoadedFlows } from "../../src/flows/model.js";
-import { createBot, type CreateBotOptions } from "../../src/bot/create-bot.js";
-import type { Services } from "../../src/bot/services.js";
+import { loadFlows } from "../../src/study/load.js";
+import type { LoadedFlows } from "../../src/study/model.js";
+import { createBot, type CreateBotOptions } from "../../src/telegram/create-bot.js";
+import type { Services } from "../../src/telegram/services.js";
 import { silentLogger } from "../../src/log.js";
 import { BOT_INFO, FakeTelegram, FakeUser } from "./fake-telegram.js";
 

@@ -11,7 +11,7 @@
 import type { Bot, Context } from "grammy";
 import type { Chat, MessageEntity, Update, User } from "grammy/types";
 import type { Db } from "../../src/db/client.js";
-import { decodeCallback } from "../../src/bot/callback-data.js";
+import { decodeCallback } from "../../src/telegram/callback-data.js";
 import { BOT_INFO, type FakeMessage, type FakeTelegram } from "./fake-telegram.js";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Export formats beside the CSV files: SPSS syntax (circle.sps), an R script (circle.R) and a
 // Stata do-file (circle.do). Each script reads the CSV files of the same export, unchanged, and
 // declares names, labels and types in one locale; "csv" alone is the plain export.
-import type { LoadedFlows } from "../../flows/model.js";
+import type { LoadedFlows } from "../../study/model.js";
 import { buildModel } from "./model.js";
 import { rFiles } from "./r.js";
 import { spssFiles } from "./spss.js";

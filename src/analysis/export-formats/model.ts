@@ -5,9 +5,9 @@
 // Built from the flows and from the CSV text itself, so string widths and the categories present
 // in the data are exact (a value the study does not declare still gets a level, labelled by itself,
 // instead of silently becoming missing).
-import type { Instrument, LoadedFlows, Localized } from "../../flows/model.js";
-import { t } from "../../flows/model.js";
-import { slotOrder } from "../../services/assignments.js";
+import type { Instrument, LoadedFlows, Localized } from "../../study/model.js";
+import { t } from "../../study/model.js";
+import { slotOrder } from "../../usecases/assignments.js";
 import { scanCsv, type ColumnScan } from "./scan.js";
 
 export type Level = "nominal" | "ordinal" | "scale";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { verifyAuditChain } from "../../audit/log.js";
+import { verifyAuditChain } from "../../store/audit.js";
 import { readSnapshot } from "../../db/client.js";
 import { CliFailure } from "../context.js";
 import type { GetContext } from "./index.js";

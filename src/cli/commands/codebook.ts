@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { codebookCsv, codebookJson, codebookSummary } from "../../flows/codebook.js";
+import { codebookCsv, codebookJson, codebookSummary } from "../../study/codebook.js";
 import { UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 

@@ -1,7 +1,7 @@
 import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
-import { loadFlows } from "../../flows/load.js";
+import { loadFlows } from "../../study/load.js";
 import {
   exportInstrument,
   FORMAT_NAME,
@@ -9,7 +9,7 @@ import {
   formatOf,
   importInstrument,
   type Format,
-} from "../../flows/interchange/index.js";
+} from "../../study/interchange/index.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -49,7 +49,7 @@ export function registerFlows(program: Command, ctx: GetContext): void {
   registerInterchange(flows, ctx);
 }
 
-// ---- flows import / flows export (XLSForm, REDCap): see src/flows/interchange ------------------
+// ---- flows import / flows export (XLSForm, REDCap): see src/study/interchange ------------------
 
 /** Refuses to replace a file without --force; writes through a temporary file. */
 function writeOut(file: string, data: Uint8Array | string, force: boolean | undefined): void {

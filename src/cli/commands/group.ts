@@ -2,8 +2,8 @@
 // coordinator's side of groups, facilitators and the session calendar. Accounts are named by
 // their internal id (from `circle account list`), never by Telegram id. Every write is audited.
 import { Option, type Command } from "commander";
-import { audit } from "../../audit/log.js";
-import { DomainError } from "../../services/participants.js";
+import { audit } from "../../store/audit.js";
+import { DomainError } from "../../usecases/participants.js";
 import {
   assignFacilitator,
   createGroup,
@@ -13,7 +13,7 @@ import {
   listGroups,
   planSession,
   type GroupArm,
-} from "../../services/groups.js";
+} from "../../usecases/groups.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
-import { DomainError } from "../../services/participants.js";
-import { botUsername, createInvite, deepLink, ROLES, type Role } from "../../services/invites.js";
+import { DomainError } from "../../usecases/participants.js";
+import { botUsername, createInvite, deepLink, ROLES, type Role } from "../../usecases/invites.js";
 import { CliFailure } from "../context.js";
 import type { GetContext } from "./index.js";
 

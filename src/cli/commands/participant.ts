@@ -5,7 +5,7 @@ import {
   generateCode,
   type ArmChoice,
   type Gender,
-} from "../../services/participants.js";
+} from "../../usecases/participants.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 

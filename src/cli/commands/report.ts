@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/client.js";
-import type { LoadedFlows } from "../../flows/model.js";
+import type { LoadedFlows } from "../../study/model.js";
 import { buildReport, ReportError } from "../../analysis/report.js";
 import { CliFailure, UsageError, type CliContext } from "../context.js";
 import type { GetContext } from "./index.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { openTimepoint } from "../../services/assignments.js";
+import { openTimepoint } from "../../usecases/assignments.js";
 import { enqueueJob } from "../../scheduler/jobs.js";
 import { JOB } from "../../scheduler/planner.js";
 import { CliFailure, UsageError } from "../context.js";

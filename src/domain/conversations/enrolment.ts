@@ -1,7 +1,7 @@
 // Enrolment, parental consent and the child's assent as pure rules. A family answers nothing
 // before both are given; each is recorded separately, against the text version the parent saw; a
 // "no" is final (until the study team re-invites). No database, no Telegram: the use cases in
-// src/usecases/{enrolment,consent}.ts apply the effects, src/bot/conversation/enrolment.ts shows
+// src/usecases/{enrolment,consent}.ts apply the effects, src/telegram/conversation/enrolment.ts shows
 // the prompts and buttons.
 
 export type ConsentKind = "consent" | "assent";

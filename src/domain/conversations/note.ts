@@ -1,6 +1,6 @@
 // `/note` and `/interview` as pure rules: a small XState machine (child → text → codes → saved),
 // what a button press or a typed message means in each step, and which buttons each step offers.
-// No database, no Telegram: src/bot/conversation/notes.ts stores the state, checks that a picked
+// No database, no Telegram: src/telegram/conversation/notes.ts stores the state, checks that a picked
 // child is one of the facilitator's, saves the note through src/usecases/notes.ts and renders.
 import { setup, assign, transition, type SnapshotFrom } from "xstate";
 import { numericArg, pressIsLive, type LiveButtons, type Press } from "./press.js";

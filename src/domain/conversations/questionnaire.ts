@@ -1,7 +1,7 @@
 // The questionnaire conversation's pure step logic: an instrument compiles into an XState machine
-// (src/engine), and `Questionnaire.step(state, event)` returns the next state, whether it was
+// (src/domain/questionnaire), and `Questionnaire.step(state, event)` returns the next state, whether it was
 // accepted (or why not) and the effect to write; `view(state)` is what the chat shows (the item,
-// its options, whether Back and Skip apply). The engine stays where it is (src/engine, documented
+// its options, whether Back and Skip apply). The engine stays where it is (src/domain/questionnaire, documented
 // and benchmarked there); this module names it as the questionnaire kind among the conversation
 // machines, so every kind is found under src/domain/conversations.
 export {
@@ -10,7 +10,7 @@ export {
   ENGINE_VERSION,
   TEXT_MAX_LENGTH,
   Questionnaire,
-} from "../../engine/index.js";
+} from "../questionnaire/index.js";
 export type {
   AnswerValue,
   Answers,
@@ -21,4 +21,4 @@ export type {
   StepEffect,
   StepResult,
   View,
-} from "../../engine/index.js";
+} from "../questionnaire/index.js";

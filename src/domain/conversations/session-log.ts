@@ -1,6 +1,6 @@
 // The session log's setup steps as a pure XState machine: group → number → date → attendance →
 // logging → close, plus the amendment branch. No side effects: the Telegram adapter
-// (src/bot/conversation/session-log.ts) stores the state in ConversationState and acts on each step.
+// (src/telegram/conversation/session-log.ts) stores the state in ConversationState and acts on each step.
 import { setup, assign, transition, type SnapshotFrom } from "xstate";
 
 export interface LogContext {

@@ -1,7 +1,7 @@
 // Withdrawal as pure rules: `/withdraw` asks for a confirmation (Yes / No), "Yes" stops every
 // prompt at once and keeps or deletes the research data as the study file says. No database, no
 // Telegram: src/usecases/withdrawal.ts applies the plan in one audited transaction,
-// src/bot/conversation/withdrawal.ts carries out the effects in order.
+// src/telegram/conversation/withdrawal.ts carries out the effects in order.
 import { familyParticipant } from "./enrolment.js";
 
 export type WithdrawalPolicy = "keep" | "delete";

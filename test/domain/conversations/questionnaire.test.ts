@@ -9,7 +9,7 @@ import {
   type PersistedState,
   type Questionnaire,
 } from "../../../src/domain/conversations/questionnaire.js";
-import { choice, makeInstrument, num, text } from "../../engine/fixtures.js";
+import { choice, makeInstrument, num, text } from "../questionnaire/fixtures.js";
 
 // q1 (required choice 0–2) → q2 (optional choice) → q3 (shown only when q1 = 2) → q4 (number 1–10)
 // → q5 (optional text).

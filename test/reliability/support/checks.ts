@@ -1,8 +1,8 @@
 // What "nothing lost, nothing doubled, nothing corrupted" means in the database, checked after a
 // reliability run against what the scripted families saw acknowledged.
 import type { Db } from "../../../src/db/client.js";
-import type { LoadedFlows } from "../../../src/flows/model.js";
-import { verifyAuditChain } from "../../../src/audit/log.js";
+import type { LoadedFlows } from "../../../src/study/model.js";
+import { verifyAuditChain } from "../../../src/store/audit.js";
 import type { Family } from "./family.js";
 
 export interface StoreSummary {

@@ -5,9 +5,9 @@
 // Unacknowledged steps are retried: the same button pressed again, or /resume when the button
 // is gone or refused. Anything a correct bot could not have shown (a step skipped, a question
 // acknowledged with the wrong answer) is recorded as an anomaly.
-import type { Instrument, Item, LoadedFlows } from "../../../src/flows/model.js";
-import { t } from "../../../src/flows/model.js";
-import { timepointAssignments } from "../../../src/services/assignments.js";
+import type { Instrument, Item, LoadedFlows } from "../../../src/study/model.js";
+import { t } from "../../../src/study/model.js";
+import { timepointAssignments } from "../../../src/usecases/assignments.js";
 import type { Sandbox, SandboxEvent, ScriptedUser } from "../../../src/sandbox/index.js";
 import type { StoredMessage } from "../../../src/sandbox/state.js";
 import { botText } from "./run.js";

@@ -1,6 +1,6 @@
 // Shared by the reliability tests: counts for `npm test` vs `npm run test:stress`, a seeded
 // random source, and the bot's English texts as the user sees them (HTML removed).
-import { createI18n, translator } from "../../../src/bot/i18n.js";
+import { createI18n, translator } from "../../../src/telegram/i18n.js";
 import { parseHtml } from "../../../src/sandbox/index.js";
 
 /** `npm run test:stress` sets STRESS=1: full counts. Plain `npm test` runs small ones. */
