@@ -2,7 +2,10 @@
 // leads through a route state because item 5 has skip logic (not a test: no asserts).
 // Run: npx tsx test/domain/questionnaire/measure-step.ts
 import { transition } from "xstate";
-import { compileQuestionnaire, type PersistedState } from "../../../src/domain/questionnaire/index.js";
+import {
+  compileQuestionnaire,
+  type PersistedState,
+} from "../../../src/domain/questionnaire/index.js";
 import { choice, makeInstrument } from "./fixtures.js";
 
 const items = Array.from({ length: 30 }, (_, i) =>
