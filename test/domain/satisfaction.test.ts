@@ -115,11 +115,11 @@ describe("session-satisfaction rules (pure)", () => {
 
   it("is computed nowhere else: the consumers import it", () => {
     const src = (f: string) => readFileSync(join("src", f), "utf8");
-    for (const f of ["analysis/progress.ts", "analysis/satisfaction.ts", "services/sessions.ts"])
+    for (const f of ["analysis/progress.ts", "analysis/satisfaction.ts", "usecases/sessions.ts"])
       expect(src(f), f).toContain("domain/satisfaction.js");
     // No second summing loop over the answers in the report rows or the session service.
     expect(src("analysis/satisfaction.ts")).not.toMatch(/reduce/);
-    expect(src("services/sessions.ts")).not.toMatch(/total \+=|sum \+=/);
+    expect(src("usecases/sessions.ts")).not.toMatch(/total \+=|sum \+=/);
   });
 });
 
