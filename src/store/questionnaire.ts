@@ -66,38 +66,8 @@ export async function responseSetFacts(db: Tx, id: number): Promise<ResponseSetF
   return rs ?? null;
 }
 
-/** The message that now carries the conversation's live buttons. */
-export async function setConversationMessage(
-  db: Tx,
-  stateId: number,
-  messageId: number,
-  now: Date,
-): Promise<void> {
-  await db.$executeRaw`UPDATE "ConversationState" SET "messageId" = ${messageId}, "updatedAt" = ${now} WHERE "id" = ${stateId}`;
-}
-
-/**
- * Compare-and-set of a conversation step: moves the state only if its nonce is still the one the
- * press was checked against. False when another process (or a redelivered press) stepped first;
- * the caller then rolls back and treats the press as stale.
- */
-export async function commitConversationStep(
-  tx: Tx,
-  step: {
-    stateId: number;
-    expectedNonce: number;
-    nonce: number;
-    snapshot: string;
-    machineVersion: string;
-    now: Date;
-  },
-): Promise<boolean> {
-  const changed =
-    await tx.$executeRaw`UPDATE "ConversationState" SET "snapshot" = ${step.snapshot}, "machineVersion" = ${step.machineVersion},
-      "nonce" = ${step.nonce}, "messageId" = NULL, "updatedAt" = ${step.now}
-    WHERE "id" = ${step.stateId} AND "nonce" = ${step.expectedNonce}`;
-  return changed === 1;
-}
+// The step's compare-and-set is the one every conversation kind uses (src/store/conversations.ts).
+export { commitConversationStep, setConversationMessage } from "./conversations.js";
 
 /** One row per item per set: a correction overwrites the row (the audit keeps the original). */
 export async function upsertAnswer(

@@ -2,7 +2,7 @@
 // stays in its table (exported for the qualitative analysis); the audit event holds its length
 // and a digest, never the text.
 import { createHash } from "node:crypto";
-import type { Db } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
 import { audit } from "../store/audit.js";
 import type { NoteKind } from "../domain/conversations/note.js";
 import { commitNothing, type AlsoCommit } from "./commit.js";
@@ -25,35 +25,41 @@ export async function recordNote(
   alsoCommit: AlsoCommit = commitNothing,
 ): Promise<number> {
   return db.$transaction(async (tx) => {
-    const note = await tx.note.create({
-      data: {
-        participantId: input.participant.id,
-        accountId: input.accountId,
-        sessionId: input.sessionId,
-        kind: input.kind,
-        text: input.text,
-        codes: JSON.stringify(input.codes),
-        createdAt: now,
-      },
-    });
-    await audit(tx, {
-      actor: { kind: "account", accountId: input.accountId },
-      action: "note.create",
-      entity: "Note",
-      entityId: note.id,
-      at: now,
-      data: {
-        participant: input.participant.code,
-        kind: input.kind,
-        codes: input.codes,
-        session: input.sessionId,
-        chars: input.text.length,
-        digest: textDigest(input.text),
-      },
-    });
+    const id = await writeNote(tx, input, now);
     await alsoCommit(tx);
-    return note.id;
+    return id;
   });
+}
+
+/** Writes the note and its audit event inside the caller's transaction (a conversation step's). */
+export async function writeNote(tx: Tx, input: NoteInput, now: Date): Promise<number> {
+  const note = await tx.note.create({
+    data: {
+      participantId: input.participant.id,
+      accountId: input.accountId,
+      sessionId: input.sessionId,
+      kind: input.kind,
+      text: input.text,
+      codes: JSON.stringify(input.codes),
+      createdAt: now,
+    },
+  });
+  await audit(tx, {
+    actor: { kind: "account", accountId: input.accountId },
+    action: "note.create",
+    entity: "Note",
+    entityId: note.id,
+    at: now,
+    data: {
+      participant: input.participant.code,
+      kind: input.kind,
+      codes: input.codes,
+      session: input.sessionId,
+      chars: input.text.length,
+      digest: textDigest(input.text),
+    },
+  });
+  return note.id;
 }
 
 /**

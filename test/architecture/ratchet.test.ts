@@ -33,8 +33,6 @@ const TRANSACTIONS_OUTSIDE_USECASES = [
   "cli/commands/timepoint.ts",
   "demo/main.ts",
   "scheduler/loop.ts",
-  "telegram/conversation/notes.ts",
-  "telegram/conversation/questionnaire.ts",
   "telegram/conversation/session-log.ts",
   "telegram/features/facilitator.ts",
 ];

@@ -206,9 +206,17 @@ export function pressNote(
   press: NotePress,
   codes: readonly string[],
 ): NoteStepResult {
-  const state = live.state;
+  if (!pressIsLive(live, press)) return { ok: false, reason: "stale", state: live.state };
+  return pressNoteOp(live.state, press, codes);
+}
+
+/** What a live press means in the step (the press check itself is the runtime's, or pressNote's). */
+export function pressNoteOp(
+  state: NoteState,
+  press: { op: string; arg: string | undefined },
+  codes: readonly string[],
+): NoteStepResult {
   const reject = (reason: NoteRejection): NoteStepResult => ({ ok: false, reason, state });
-  if (!pressIsLive(live, press)) return reject("stale");
   const num = numericArg(press.arg);
   let event: NoteEvent;
   switch (press.op) {

@@ -1,42 +1,34 @@
-// A family's questionnaires in the chat: one item per message, answers saved with the engine
-// snapshot in one transaction, the question edited to show the answer, then the next item.
+// A family's questionnaires in the chat: one item per message, the question edited to show the
+// answer, then the next item. Each step runs on the conversation runtime
+// (src/conversations/runtime.ts) as the questionnaire kind (src/conversations/questionnaire.ts):
+// the press check, the answer rows and the engine snapshot in one transaction with the processed
+// update; this module parses the update, calls the runtime and renders.
 import type { Account } from "../../generated/prisma/client.js";
 import type { Tx } from "../../db/client.js";
-import { audit } from "../../store/audit.js";
-import {
-  compileQuestionnaire,
-  type PersistedState,
-  type Questionnaire,
-  type StepResult,
-  type View,
-} from "../../domain/questionnaire/index.js";
-import { t, type Instrument, type Item, type LoadedFlows } from "../../study/model.js";
+import { t, type LoadedFlows } from "../../study/model.js";
 import { askingOrder } from "../../usecases/assignments.js";
+import { followCurrentInstrument } from "../../usecases/answers.js";
+import { deleteConversation } from "../../store/conversations.js";
+import { conversationRuntime, versionTag, type Conversation } from "../../conversations/runtime.js";
 import {
-  childAsKnownTo,
-  commitConversationStep,
-  questionnaireState,
-  responseSetFacts,
-  type ResponseSetFacts,
-  setConversationMessage,
-  setResponseSetStatus,
-  storedAnswers,
-  upsertAnswer,
-} from "../../store/questionnaire.js";
+  optionLabel,
+  questionnaireKind,
+  questionnaireScreen,
+  type QuestionnaireAction,
+  type QuestionnaireConv,
+  type QuestionnaireInput,
+} from "../../conversations/questionnaire.js";
+import type { RejectReason } from "../../domain/questionnaire/index.js";
+import type { QuestionnaireEffect } from "../../conversations/questionnaire.js";
 import { encodeCallback } from "../callback-data.js";
-import { escapeHtml } from "../html.js";
-import { localeOf, type Keyboard, type Services } from "../services.js";
+import { localeOf, type Services } from "../services.js";
+import { chatPresenter } from "./present.js";
 
 export type MarkProcessed = (tx: Tx) => Promise<void>;
 const noMark: MarkProcessed = async () => {};
 
 /** Short tag of a machine version, carried in callback data so a press for a changed instrument is refused. */
-export function machineTag(machineVersion: string): string {
-  let h = 0;
-  for (let i = 0; i < machineVersion.length; i++)
-    h = (Math.imul(h, 31) + machineVersion.charCodeAt(i)) >>> 0;
-  return h.toString(36).padStart(6, "0").slice(-6);
-}
+export const machineTag = versionTag;
 
 /** The next response set this family should answer: earliest slot first, parent before child. */
 export async function nextFamilyResponseSet(db: Tx, s: Services, participantId: number) {
@@ -104,195 +96,58 @@ export function addCompletionListener(l: CompletionListener): void {
   if (!completionListeners.includes(l)) completionListeners.push(l);
 }
 
-interface Loaded {
-  row: {
-    id: number;
-    nonce: number;
-    messageId: number | null;
-    responseSetId: number | null;
-    machineVersion: string;
+type Conv = Conversation<QuestionnaireConv>;
+
+/** The questionnaire kind for this account, its runtime and its chat. */
+function questionnaireRuntime(s: Services, account: Account) {
+  const locale = localeOf(s, account);
+  const tr = (key: string, vars?: Record<string, string | number>) => s.tr(locale, key, vars);
+  const kind = questionnaireKind({
+    db: s.db,
+    accountId: account.id,
+    locale,
+    tr,
+    now: () => s.now(),
+    flows: s.flows,
+    onMissingInstrument: (responseSet, instrument) =>
+      s.logger.error({ responseSet, instrument }, "assigned instrument is not in the flows"),
+  });
+  const rt = conversationRuntime(kind, { db: s.db, now: () => s.now() });
+  /** Buttons carry the nonce and the tag of the instrument's machine version. */
+  const presenter = (conv: Conv) => {
+    const tag = machineTag(conv.state.q.machineVersion);
+    return chatPresenter(s, account.chatId!, (nonce, b) =>
+      b.op === "a"
+        ? encodeCallback({ kind: "q", nonce, tag, action: "a", option: Number(b.arg) })
+        : encodeCallback({ kind: "q", nonce, tag, action: b.op as "b" | "s" | "p" | "r" }),
+    );
   };
-  /** Answers as stored when the conversation was loaded (for corrections' audit). */
-  stored?: Record<string, number | string | null>;
-  /** Whom a facilitator's set is about (the child's code, or their private nickname for it). */
-  subject?: string | null;
-  rs: ResponseSetFacts;
-  instrument: Instrument;
-  q: Questionnaire;
-  state: PersistedState;
+  /** Shows an item or the hand-off; a finished or paused set shows nothing. */
+  const showing = (conv: Conv) => {
+    const v = conv.state.q.view(conv.state.state).kind;
+    return v === "item" || v === "handoff";
+  };
+  return { kind, rt, presenter, showing, locale, tr };
 }
 
-// The answer path's SQL is in src/store/questionnaire.ts (raw statements: it runs for every press).
-
-/** A facilitator rates a child: name the child on every question (code, or the facilitator's nickname). */
-async function subjectOf(
-  s: Services,
-  account: Account,
-  rs: { respondent: string; participantId: number | null },
-): Promise<string | null> {
-  if (rs.respondent !== "facilitator" || rs.participantId === null) return null;
-  const row = await childAsKnownTo(s.db, account.id, rs.participantId);
-  return row ? (row.nickname ? `${row.nickname} (${row.code})` : row.code) : null;
-}
-
-function compileFor(instrument: Instrument, respondent: string): Questionnaire {
-  return compileQuestionnaire(instrument, { handoff: respondent === "child" });
-}
-
-/** Loads the account's active questionnaire conversation, migrating a snapshot from an older machine. */
-async function loadActive(s: Services, account: Account): Promise<Loaded | null> {
-  const row = await questionnaireState(s.db, account.id);
-  if (!row || row.responseSetId === null) return null;
-  const rs = await responseSetFacts(s.db, row.responseSetId);
-  const instrument = rs ? s.flows.instruments.get(rs.instrumentId) : undefined;
-  if (!rs || !instrument) return null;
-  const q = compileFor(instrument, rs.respondent);
-  // The answer rows are the truth: a snapshot that disagrees with them is rebuilt from them.
-  const stored = await storedAnswers(s.db, rs.id);
-  const state = q.restore(row.snapshot, row.machineVersion, stored);
-  return { row, rs, instrument, q, state, stored, subject: await subjectOf(s, account, rs) };
-}
+type QRuntime = ReturnType<typeof questionnaireRuntime>;
 
 /** Starts the next pending response set, or returns null when nothing is left. */
-async function startNext(s: Services, account: Account): Promise<Loaded | null> {
+async function startNext(s: Services, account: Account, q: QRuntime): Promise<Conv | null> {
   const rs = (await hooks.get(account.role)?.next(s, account)) ?? null;
   if (!rs) return null;
-  const instrument = s.flows.instruments.get(rs.instrumentId);
-  if (!instrument) {
-    s.logger.error(
-      { responseSet: rs.id, instrument: rs.instrumentId },
-      "assigned instrument is not in the flows",
-    );
-    return null;
-  }
-  const q = compileFor(instrument, rs.respondent);
-  const existing = await storedAnswers(s.db, rs.id);
-  const state = Object.keys(existing).length ? q.positionFromAnswers(existing) : q.start();
-  const row = await s.db.conversationState.upsert({
-    where: { accountId_kind: { accountId: account.id, kind: "questionnaire" } },
-    create: {
-      accountId: account.id,
-      kind: "questionnaire",
-      machineId: q.machineId,
-      machineVersion: q.machineVersion,
-      snapshot: JSON.stringify(state),
-      responseSetId: rs.id,
-    },
-    update: {
-      kind: "questionnaire",
-      machineId: q.machineId,
-      machineVersion: q.machineVersion,
-      snapshot: JSON.stringify(state),
-      responseSetId: rs.id,
-      messageId: null,
-    },
-  });
-  if (rs.instrumentHash !== instrument.hash) {
+  const state = await q.kind.open(rs);
+  if (!state) return null;
+  const instrument = state.instrument;
+  return q.rt.start(account.id, state, {
+    responseSetId: rs.id,
     // The instrument file changed since this set was assigned: answers keep the hash they were
     // given under; the set now follows the current definition.
-    await s.db.responseSet.update({
-      where: { id: rs.id },
-      data: { instrumentHash: instrument.hash, instrumentVersion: instrument.version },
-    });
-  }
-  return { row, rs, instrument, q, state, subject: await subjectOf(s, account, rs) };
-}
-
-function optionLabel(
-  item: Item,
-  value: number | string | null | undefined,
-  locale: string,
-): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "string") return value;
-  const o = item.options.find((x) => x.value === value);
-  return o ? t(o.label, locale) : String(value);
-}
-
-function render(
-  s: Services,
-  l: Loaded,
-  view: View,
-  locale: string,
-  nonce: number,
-): { html: string; keyboard: Keyboard } {
-  const tag = machineTag(l.q.machineVersion);
-  const title = t(l.instrument.title, locale);
-  const btn = (text: string, action: "b" | "s" | "p" | "r") => ({
-    text,
-    callback_data: encodeCallback({ kind: "q", nonce, tag, action }),
+    effects: async (tx) => {
+      if (rs.instrumentHash !== instrument.hash)
+        await followCurrentInstrument(tx, rs.id, instrument);
+    },
   });
-  if (view.kind === "handoff") {
-    return {
-      html: s.tr(locale, "q-handoff", { title }),
-      keyboard: [[btn(s.tr(locale, "q-handoff-ready"), "r")]],
-    };
-  }
-  if (view.kind !== "item") return { html: "", keyboard: [] };
-  const item = view.item;
-  const lines = [
-    `<b>${escapeHtml(title)}</b> · ${s.tr(locale, "q-progress", { n: view.number, total: view.total })}`,
-    ...(l.subject ? [`👤 ${escapeHtml(l.subject)}`] : []),
-    "",
-    escapeHtml(t(item.text, locale)),
-  ];
-  if (view.answer !== undefined)
-    lines.push(
-      "",
-      `<i>${s.tr(locale, "q-current-answer", { answer: optionLabel(item, view.answer, locale) })}</i>`,
-    );
-  const keyboard: Keyboard = [];
-  if (item.type === "choice") {
-    const buttons = item.options.map((o, i) => ({
-      text: t(o.label, locale),
-      callback_data: encodeCallback({ kind: "q", nonce, tag, action: "a", option: i }),
-    }));
-    // Short numeric labels fit several to a row; sentences get a row each.
-    const short = buttons.every((b) => b.text.length <= 3);
-    const perRow = short ? 6 : buttons.every((b) => b.text.length <= 12) ? 2 : 1;
-    for (let i = 0; i < buttons.length; i += perRow) keyboard.push(buttons.slice(i, i + perRow));
-  } else if (item.type === "number") {
-    lines.push(
-      "",
-      `<i>${s.tr(locale, "q-type-number", { min: item.min ?? 0, max: item.max ?? 0 })}</i>`,
-    );
-  } else {
-    lines.push("", `<i>${s.tr(locale, "q-type-text")}</i>`);
-  }
-  const nav = [];
-  if (view.number > 1) nav.push(btn(s.tr(locale, "q-back"), "b"));
-  if (!item.required) nav.push(btn(s.tr(locale, "q-skip"), "s"));
-  nav.push(btn(s.tr(locale, "q-pause"), "p"));
-  keyboard.push(nav);
-  return { html: lines.join("\n"), keyboard };
-}
-
-/** Sends the current step as a new message (old buttons removed) and binds it with a fresh nonce. */
-async function present(
-  s: Services,
-  account: Account,
-  l: Loaded,
-  opts: { nonceIsFresh?: boolean } = {},
-): Promise<void> {
-  const chatId = account.chatId!;
-  const locale = localeOf(s, account);
-  const view = l.q.view(l.state);
-  if (view.kind === "done" || view.kind === "paused") return;
-  if (l.row.messageId) await s.messenger.stripButtons(chatId, l.row.messageId);
-  // Bump the nonce before sending, so buttons of any earlier rendering are stale. After an
-  // answer the step's own transaction already moved it and no message carries it yet.
-  let nonce = l.row.nonce;
-  if (!opts.nonceIsFresh) {
-    nonce = l.row.nonce + 1;
-    await s.db.conversationState.update({
-      where: { id: l.row.id },
-      data: { nonce, messageId: null },
-    });
-  }
-  const { html, keyboard } = render(s, l, view, locale, nonce);
-  const messageId = await s.messenger.send(chatId, html, keyboard);
-  await setConversationMessage(s.db, l.row.id, messageId, s.now());
-  l.row = { ...l.row, nonce, messageId };
 }
 
 /** Continue (or start) the family's questionnaires: resumes a pause, else shows the current item. */
@@ -301,138 +156,53 @@ export async function continueQuestionnaires(
   account: Account,
   opts: { announceEmpty?: boolean } = {},
 ): Promise<"asking" | "nothing"> {
-  let l = await loadActive(s, account);
-  if (l) {
-    const view = l.q.view(l.state);
+  const q = questionnaireRuntime(s, account);
+  let conv = await q.rt.load(account.id);
+  let fresh = false;
+  if (conv) {
+    const view = conv.state.q.view(conv.state.state);
     if (view.kind === "paused") {
-      const r = l.q.step(l.state, { type: "RESUME" });
-      if (r.accepted) {
-        l.state = r.state;
-        await s.db.conversationState.update({
-          where: { id: l.row.id },
-          data: { snapshot: JSON.stringify(r.state), machineVersion: l.q.machineVersion },
-        });
-        await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-resumed"));
+      const out = await q.rt.step(conv, { type: "resume" });
+      if (out.status === "stepped") {
+        conv = out.conv;
+        fresh = true;
+        await s.messenger.send(account.chatId!, q.tr("q-resumed"));
       }
     } else if (view.kind === "done") {
-      l = null;
+      conv = null;
     }
   }
-  if (!l) l = await startNext(s, account);
-  if (!l) {
-    await s.db.conversationState.deleteMany({
-      where: { accountId: account.id, kind: "questionnaire" },
-    });
-    if (opts.announceEmpty)
-      await s.messenger.send(account.chatId!, s.tr(localeOf(s, account), "q-nothing-pending"));
+  if (!conv) {
+    conv = await startNext(s, account, q);
+    fresh = true;
+  }
+  if (!conv) {
+    await deleteConversation(s.db, account.id, "questionnaire");
+    if (opts.announceEmpty) await s.messenger.send(account.chatId!, q.tr("q-nothing-pending"));
     return "nothing";
   }
-  // present() shows an item or the hand-off and does nothing for a finished or paused set.
-  await present(s, account, l);
+  if (q.showing(conv)) {
+    if (fresh) await q.rt.present(conv, q.presenter(conv), { replacing: conv.messageId });
+    else await q.rt.reshow(conv, q.presenter(conv));
+  }
   return "asking";
 }
 
-async function writeStep(
-  tx: Tx,
-  s: Services,
-  account: Account,
-  l: Loaded,
-  r: StepResult,
-  nonce: number,
-): Promise<void> {
-  const now = s.now();
-  const e = r.effect;
-  const rs = l.rs;
-  // First, the compare-and-set of the conversation: the press was checked against this nonce
-  // before the transaction; if another process stepped meanwhile, nothing here may be written.
-  // (The question message is acknowledged right after this commit; it no longer binds.)
-  const moved = await commitConversationStep(tx, {
-    stateId: l.row.id,
-    expectedNonce: l.row.nonce,
-    nonce,
-    snapshot: JSON.stringify(r.state),
-    machineVersion: l.q.machineVersion,
-    now,
-  });
-  if (!moved) throw new StalePress();
-  if (e && (e.type === "answered" || e.type === "skipped")) {
-    const stored = l.stored ?? (await storedAnswers(tx, rs.id));
-    const hadAnswer = Object.prototype.hasOwnProperty.call(stored, e.itemId);
-    const previous = hadAnswer ? { value: stored[e.itemId] ?? null } : null;
-    const value = e.type === "answered" && typeof e.value === "number" ? e.value : null;
-    const text = e.type === "answered" && typeof e.value === "string" ? e.value : null;
-    const skipped = e.type === "skipped";
-    await upsertAnswer(tx, {
-      responseSetId: rs.id,
-      itemId: e.itemId,
-      value,
-      text,
-      skipped,
-      instrumentHash: l.instrument.hash,
-      respondent: rs.respondent,
-      accountId: account.id,
-      at: now,
-    });
-    await audit(tx, {
-      actor: { kind: "account", accountId: account.id },
-      action: previous ? "answer.correct" : "answer.save",
-      entity: "Answer",
-      entityId: `${rs.id}:${e.itemId}`,
-      at: now,
-      data: {
-        responseSet: rs.id,
-        item: e.itemId,
-        value: value ?? text,
-        skipped,
-        ...(previous ? { previous: previous.value } : {}),
-      },
-    });
-    if (e.dropped.length) {
-      // Skip logic hid items answered earlier: their answers no longer apply; the audit keeps them.
-      const gone = await tx.answer.findMany({
-        where: { responseSetId: rs.id, itemId: { in: e.dropped } },
-      });
-      await tx.answer.deleteMany({ where: { responseSetId: rs.id, itemId: { in: e.dropped } } });
-      for (const g of gone) {
-        await audit(tx, {
-          actor: { kind: "account", accountId: account.id },
-          action: "answer.drop-hidden",
-          entity: "Answer",
-          entityId: `${rs.id}:${g.itemId}`,
-          at: now,
-          data: {
-            responseSet: rs.id,
-            item: g.itemId,
-            previous: g.skipped ? null : (g.value ?? g.text),
-          },
-        });
-      }
-    }
-  }
-  const status = r.completed ? "complete" : e?.type === "paused" ? "paused" : "in_progress";
-  await setResponseSetStatus(tx, {
-    id: rs.id,
-    status,
-    accountId: account.id,
-    completed: r.completed,
-    now,
-  });
-  if (r.completed) {
-    await audit(tx, {
-      actor: { kind: "account", accountId: account.id },
-      action: "questionnaire.complete",
-      entity: "ResponseSet",
-      entityId: rs.id,
-      at: now,
-      data: { instrument: rs.instrumentId },
-    });
-  }
-}
-
-/** Another process (or instance) stepped this conversation first: the press no longer applies. */
-class StalePress extends Error {}
-
 export type PressOutcome = { toast?: string };
+
+function toastFor(tr: QRuntime["tr"], reason: RejectReason): string {
+  return tr(
+    reason === "not-optional"
+      ? "toast-not-optional"
+      : reason === "no-back"
+        ? "toast-no-back"
+        : reason === "finished"
+          ? "toast-done"
+          : reason === "invalid"
+            ? "toast-invalid"
+            : "toast-stale",
+  );
+}
 
 /** A button press on a questionnaire message. Returns the toast to show (always answered by the caller). */
 export async function handleQuestionnairePress(
@@ -441,53 +211,32 @@ export async function handleQuestionnairePress(
   press: {
     nonce: number;
     tag: string;
-    action: "a" | "b" | "s" | "p" | "r";
+    action: QuestionnaireAction;
     option?: number;
     messageId: number | undefined;
   },
   markProcessed: MarkProcessed = noMark,
 ): Promise<PressOutcome> {
-  const locale = localeOf(s, account);
-  const l = await loadActive(s, account);
-  if (
-    !l ||
-    press.nonce !== l.row.nonce ||
-    press.tag !== machineTag(l.q.machineVersion) ||
-    (l.row.messageId !== null && press.messageId !== l.row.messageId)
-  ) {
-    return { toast: s.tr(locale, "toast-stale") };
-  }
+  const q = questionnaireRuntime(s, account);
+  const input: QuestionnaireInput =
+    press.action === "a"
+      ? {
+          type: "press",
+          action: "a",
+          ...(press.option === undefined ? {} : { option: press.option }),
+        }
+      : { type: "press", action: press.action };
+  const out = await q.rt.press(
+    account.id,
+    { nonce: press.nonce, messageId: press.messageId, tag: press.tag },
+    input,
+    markProcessed,
+  );
+  if (out.status === "stale") return { toast: q.tr("toast-stale") };
+  if (out.status === "rejected") return { toast: toastFor(q.tr, out.reason) };
   // Crashed between sending this question and recording its message id: the press itself tells
   // us which message carries the live buttons, so it can be acknowledged like any other.
-  if (l.row.messageId === null && press.messageId !== undefined)
-    l.row = { ...l.row, messageId: press.messageId };
-  const view = l.q.view(l.state);
-  let r: StepResult;
-  if (press.action === "r") r = l.q.step(l.state, { type: "READY" });
-  else if (press.action === "p") r = l.q.step(l.state, { type: "PAUSE" });
-  else if (press.action === "b") r = l.q.step(l.state, { type: "BACK" });
-  else if (view.kind !== "item") return { toast: s.tr(locale, "toast-stale") };
-  else if (press.action === "s") r = l.q.step(l.state, { type: "SKIP", itemId: view.item.id });
-  else {
-    const option = view.item.options[press.option ?? -1];
-    if (!option) return { toast: s.tr(locale, "toast-invalid") };
-    r = l.q.step(l.state, { type: "ANSWER", itemId: view.item.id, value: option.value });
-  }
-  if (!r.accepted) {
-    const key =
-      r.reason === "not-optional"
-        ? "toast-not-optional"
-        : r.reason === "no-back"
-          ? "toast-no-back"
-          : r.reason === "finished"
-            ? "toast-done"
-            : r.reason === "invalid"
-              ? "toast-invalid"
-              : "toast-stale";
-    return { toast: s.tr(locale, key) };
-  }
-  if ((await applyStep(s, account, l, r, view, markProcessed)) === "stale")
-    return { toast: s.tr(locale, "toast-stale") };
+  await afterStep(s, account, q, out, out.before.messageId ?? press.messageId ?? null);
   return {};
 }
 
@@ -498,10 +247,10 @@ export async function handleQuestionnaireText(
   text: string | null,
   markProcessed: MarkProcessed = noMark,
 ): Promise<boolean> {
-  const locale = localeOf(s, account);
-  const l = await loadActive(s, account);
-  if (!l) return false;
-  const view = l.q.view(l.state);
+  const q = questionnaireRuntime(s, account);
+  const conv = await q.rt.load(account.id);
+  if (!conv) return false;
+  const view = conv.state.q.view(conv.state.state);
   if (view.kind === "paused") {
     await continueQuestionnaires(s, account);
     return true;
@@ -510,22 +259,21 @@ export async function handleQuestionnaireText(
   if (view.kind === "handoff" || view.item.type === "choice" || text === null) {
     await s.messenger.send(
       account.chatId!,
-      s.tr(
-        locale,
+      q.tr(
         text === null && view.kind === "item" && view.item.type !== "choice"
           ? "unsupported-message"
           : "q-use-buttons",
       ),
     );
-    await present(s, account, l);
+    await q.rt.reshow(conv, q.presenter(conv));
     return true;
   }
   const item = view.item;
   // A typed answer counts only for a question on screen. After a crash between saving the previous
   // answer and showing this question, a re-typed answer (meant for the previous question) would
   // otherwise be taken for this one: show the question instead.
-  if (l.row.messageId === null) {
-    await present(s, account, l);
+  if (conv.messageId === null) {
+    await q.rt.reshow(conv, q.presenter(conv));
     return true;
   }
   let value: number | string;
@@ -539,7 +287,7 @@ export async function handleQuestionnaireText(
     ) {
       await s.messenger.send(
         account.chatId!,
-        s.tr(locale, "q-number-invalid", { min: item.min ?? 0, max: item.max ?? 0 }),
+        q.tr("q-number-invalid", { min: item.min ?? 0, max: item.max ?? 0 }),
       );
       return true;
     }
@@ -547,55 +295,42 @@ export async function handleQuestionnaireText(
   } else {
     value = text.trim();
   }
-  const r = l.q.step(l.state, { type: "ANSWER", itemId: item.id, value });
-  if (!r.accepted) {
+  const out = await q.rt.step(conv, { type: "answer", itemId: item.id, value }, markProcessed);
+  if (out.status === "rejected") {
     await s.messenger.send(
       account.chatId!,
-      s.tr(locale, item.type === "number" ? "q-number-invalid" : "q-text-invalid", {
+      q.tr(item.type === "number" ? "q-number-invalid" : "q-text-invalid", {
         min: item.min ?? 0,
         max: item.max ?? 0,
       }),
     );
     return true;
   }
-  await applyStep(s, account, l, r, view, markProcessed);
+  if (out.status === "stepped") await afterStep(s, account, q, out, conv.messageId);
   return true;
 }
 
-async function applyStep(
+/** After a committed step: acknowledge it on its message, then the next item or what follows. */
+async function afterStep(
   s: Services,
   account: Account,
-  l: Loaded,
-  r: StepResult,
-  before: View,
-  markProcessed: MarkProcessed,
-): Promise<"applied" | "stale"> {
-  const locale = localeOf(s, account);
+  q: QRuntime,
+  out: { before: Conv; conv: Conv; effects: QuestionnaireEffect[] },
+  oldMessage: number | null,
+): Promise<void> {
   const chatId = account.chatId!;
-  // The nonce moves with the step, in the same transaction: if we crash before the question is
-  // edited or the next one sent, a second press on the old question is refused as stale instead
-  // of answering the item that is now current with a choice made for the previous one.
-  const nonce = l.row.nonce + 1;
-  try {
-    await s.db.$transaction(async (tx) => {
-      await writeStep(tx, s, account, l, r, nonce);
-      await markProcessed(tx);
-    });
-  } catch (e) {
-    if (e instanceof StalePress) return "stale";
-    throw e;
-  }
-  l.row = { ...l.row, nonce };
-  l.state = r.state;
-  const oldMessage = l.row.messageId;
+  const { locale, tr } = q;
+  const before = out.before.state;
+  const beforeView = before.q.view(before.state);
+  const r = out.effects[0]!.result;
   // Acknowledge on the question itself: it now shows the answer and no buttons.
-  if (oldMessage && before.kind === "item") {
+  if (oldMessage && beforeView.kind === "item") {
     const e = r.effect;
-    const base = render(s, l, before, locale, l.row.nonce).html.split("\n\n<i>")[0]!;
+    const base = questionnaireScreen(before, beforeView, { locale, tr }).html.split("\n\n<i>")[0]!;
     let suffix = "";
     if (e?.type === "answered")
-      suffix = s.tr(locale, "q-answered", { answer: optionLabel(before.item, e.value, locale) });
-    else if (e?.type === "skipped") suffix = s.tr(locale, "q-skipped");
+      suffix = tr("q-answered", { answer: optionLabel(beforeView.item, e.value, locale) });
+    else if (e?.type === "skipped") suffix = tr("q-skipped");
     else if (e?.type === "paused") suffix = "⏸";
     else if (e?.type === "back") suffix = "◀";
     await s.messenger.edit(chatId, oldMessage, suffix ? `${base}\n\n<b>${suffix}</b>` : base);
@@ -603,35 +338,34 @@ async function applyStep(
     // The hand-off message: its button goes now (the step's commit already unbound it).
     await s.messenger.stripButtons(chatId, oldMessage);
   }
-  l.row = { ...l.row, messageId: null };
   if (r.effect?.type === "paused") {
-    await s.messenger.send(chatId, s.tr(locale, "q-paused"));
-    return "applied";
+    await s.messenger.send(chatId, tr("q-paused"));
+    return;
   }
   if (r.completed) {
+    const responseSetId = before.rs.id;
     for (const listener of completionListeners) {
       try {
-        await listener(s, account, l.rs.id);
+        await listener(s, account, responseSetId);
       } catch (e) {
         s.logger.error(
-          { err: e instanceof Error ? e.message : String(e), responseSet: l.rs.id },
+          { err: e instanceof Error ? e.message : String(e), responseSet: responseSetId },
           "completion listener failed",
         );
       }
     }
     const h = hooks.get(account.role);
-    if (h?.onComplete && (await h.onComplete(s, account, l.rs.id))) return "applied";
+    if (h?.onComplete && (await h.onComplete(s, account, responseSetId))) return;
     await s.messenger.send(
       chatId,
-      s.tr(locale, "q-instrument-done", { title: t(l.instrument.title, locale) }),
+      tr("q-instrument-done", { title: t(before.instrument.title, locale) }),
     );
     const next = await continueQuestionnaires(s, account);
     if (next === "nothing") {
       if (h?.onNothingLeft) await h.onNothingLeft(s, account);
-      else await s.messenger.send(chatId, s.tr(locale, "q-all-done"));
+      else await s.messenger.send(chatId, tr("q-all-done"));
     }
-    return "applied";
+    return;
   }
-  await present(s, account, l, { nonceIsFresh: true });
-  return "applied";
+  await q.rt.present(out.conv, q.presenter(out.conv));
 }
