@@ -3,7 +3,6 @@
 import { createServer } from "node:http";
 import { run, type RunnerHandle } from "@grammyjs/runner";
 import { autoRetry } from "@grammyjs/auto-retry";
-import { webhookCallback } from "grammy";
 import { ConfigError, loadConfig } from "../config/env.js";
 import { openDatabase } from "../db/client.js";
 import { loadFlows } from "../study/load.js";
@@ -56,18 +55,10 @@ async function main(): Promise<number> {
   let runner: RunnerHandle | undefined;
   let server: ReturnType<typeof createServer> | undefined;
   if (config.WEBHOOK_URL) {
-    const handle = webhookCallback(bot, "http", { secretToken: config.WEBHOOK_SECRET! });
-    server = createServer((req, res) => {
-      handle(req, res).catch((e: unknown) => {
-        logger.error({ err: e instanceof Error ? e.message : String(e) }, "webhook request failed");
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    await new Promise<void>((r) => server!.listen(config.WEBHOOK_PORT, r));
-    await bot.api.setWebhook(config.WEBHOOK_URL, {
-      secret_token: config.WEBHOOK_SECRET!,
-      allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"],
-    });
+    // webhook.ts: /healthz, 403 without the secret, 200 only once an update committed, and a
+    // server.close() that drains (so the stop below is graceful).
+    const { startWebhook } = await import("./webhook.js");
+    server = await startWebhook({ bot, db, config, logger });
   } else {
     await bot.api.deleteWebhook();
     runner = run(bot, {

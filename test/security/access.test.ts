@@ -687,7 +687,7 @@ describe("webhook mode (the real bot process)", () => {
     const none = await post(update(900_001));
     const wrong = await post(update(900_002), "not-the-secret");
     const almost = await post(update(900_003), SECRET.toLowerCase());
-    expect([none.status, wrong.status, almost.status]).toEqual([401, 401, 401]);
+    expect([none.status, wrong.status, almost.status]).toEqual([403, 403, 403]);
     // Give a wrongly accepted update time to show up, then check nothing happened.
     await new Promise((r) => setTimeout(r, 500));
     expect(repliesTo()).toHaveLength(answered);
