@@ -6,7 +6,7 @@ import type { Account, Job } from "../generated/prisma/client.js";
 import type { Tx } from "../db/client.js";
 import { audit } from "../store/audit.js";
 import { t } from "../study/model.js";
-import { nextFamilyResponseSet } from "../telegram/conversation/questionnaire.js";
+import { nextFamilyResponseSet } from "../usecases/assignments.js";
 import { openTimepoint as openTimepointFor } from "../usecases/assignments.js";
 import { localeOf, type Services } from "../telegram/services.js";
 import { enqueueJobs, jobPayload, stillHeld, type JobInput } from "../scheduler/jobs.js";
@@ -71,7 +71,7 @@ const reminder: Handler = async (s, job, now) => {
   if (!rs || !rs.participant) return skip("questionnaire gone");
   if (!OPEN_STATUSES.includes(rs.status)) return skip(`questionnaire ${rs.status}`);
   if (rs.participant.status !== "consented") return skip(`participant ${rs.participant.status}`);
-  const current = await nextFamilyResponseSet(s.db, s, rs.participant.id);
+  const current = await nextFamilyResponseSet(s.db, s.flows, rs.participant.id);
   if (current?.id !== rs.id) return skip("another questionnaire comes first now");
   // The family may have answered since this was planned: then it is not due yet.
   const due = reminderDueAt(
@@ -338,7 +338,7 @@ const announce: Handler = async (s, job) => {
   const { participantId } = jobPayload<{ participantId: number }>(job);
   const p = await s.db.participant.findUnique({ where: { id: participantId } });
   if (!p || p.status !== "consented") return skip(`participant ${p?.status ?? "gone"}`);
-  const rs = await nextFamilyResponseSet(s.db, s, participantId);
+  const rs = await nextFamilyResponseSet(s.db, s.flows, participantId);
   if (!rs) return skip("nothing open");
   if (rs.status !== "pending") return skip("the family is already answering");
   const instrument = s.flows.instruments.get(rs.instrumentId);

@@ -6,10 +6,8 @@ import type { Account } from "../generated/prisma/client.js";
 import type { Db, Tx } from "../db/client.js";
 import { audit } from "../store/audit.js";
 import { t, type Instrument, type Item } from "../study/model.js";
-import {
-  continueQuestionnaires,
-  nextFamilyResponseSet,
-} from "../telegram/conversation/questionnaire.js";
+import { continueQuestionnaires } from "../telegram/conversation/questionnaire.js";
+import { nextFamilyResponseSet } from "../usecases/assignments.js";
 import { escapeHtml } from "../telegram/html.js";
 import { localeOf, type Services } from "../telegram/services.js";
 import { childName, isMemberRating, isReflectionSet } from "../usecases/sessions.js";
@@ -46,7 +44,7 @@ function parentOf(a: Account | null, participantId: number): a is Messageable {
 /** Whether what the close gave this family is still waiting to be answered. */
 async function stillOpen(s: Services, p: SessionOverPayload): Promise<boolean> {
   if (p.reason === "group-end")
-    return (await nextFamilyResponseSet(s.db, s, p.participantId)) !== null;
+    return (await nextFamilyResponseSet(s.db, s.flows, p.participantId)) !== null;
   const n = await s.db.responseSet.count({
     where: {
       participantId: p.participantId,

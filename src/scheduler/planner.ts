@@ -3,7 +3,7 @@
 // What a job will say, and whether it is still wanted, is decided again when it runs.
 import type { Job, ResponseSet } from "../generated/prisma/client.js";
 import type { Tx } from "../db/client.js";
-import { firstToAsk } from "../telegram/conversation/questionnaire.js";
+import { firstToAsk } from "../usecases/assignments.js";
 import type { Services } from "../telegram/services.js";
 import {
   existingJobKeys,

@@ -128,3 +128,26 @@ export function askingOrder(flows: LoadedFlows, slot: string): number {
   if (slot === "group-end") return 100;
   return 1000 + slotOrder(flows, slot);
 }
+
+/** The next response set this family should answer: earliest slot first, parent before child. */
+export async function nextFamilyResponseSet(db: Tx, flows: LoadedFlows, participantId: number) {
+  const open = await db.responseSet.findMany({
+    where: { participantId, status: { not: "complete" }, respondent: { in: ["parent", "child"] } },
+    orderBy: { id: "asc" },
+  });
+  return firstToAsk(flows, open);
+}
+
+/** Of a family's unfinished sets, the one asked first: by slot, parent before child, then id. */
+export function firstToAsk<T extends { slot: string; respondent: string; id: number }>(
+  flows: LoadedFlows,
+  open: readonly T[],
+): T | null {
+  const sorted = [...open].sort(
+    (a, b) =>
+      askingOrder(flows, a.slot) - askingOrder(flows, b.slot) ||
+      (a.respondent === b.respondent ? 0 : a.respondent === "parent" ? -1 : 1) ||
+      a.id - b.id,
+  );
+  return sorted[0] ?? null;
+}

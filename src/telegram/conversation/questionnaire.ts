@@ -5,8 +5,8 @@
 // update; this module parses the update, calls the runtime and renders.
 import type { Account } from "../../generated/prisma/client.js";
 import type { Tx } from "../../db/client.js";
-import { t, type LoadedFlows } from "../../study/model.js";
-import { askingOrder } from "../../usecases/assignments.js";
+import { t } from "../../study/model.js";
+import { nextFamilyResponseSet } from "../../usecases/assignments.js";
 import { followCurrentInstrument } from "../../usecases/answers.js";
 import { deleteConversation } from "../../store/conversations.js";
 import { conversationRuntime, versionTag, type Conversation } from "../../conversations/runtime.js";
@@ -30,29 +30,6 @@ const noMark: MarkProcessed = async () => {};
 /** Short tag of a machine version, carried in callback data so a press for a changed instrument is refused. */
 export const machineTag = versionTag;
 
-/** The next response set this family should answer: earliest slot first, parent before child. */
-export async function nextFamilyResponseSet(db: Tx, s: Services, participantId: number) {
-  const open = await db.responseSet.findMany({
-    where: { participantId, status: { not: "complete" }, respondent: { in: ["parent", "child"] } },
-    orderBy: { id: "asc" },
-  });
-  return firstToAsk(s.flows, open);
-}
-
-/** Of a family's unfinished sets, the one asked first: by slot, parent before child, then id. */
-export function firstToAsk<T extends { slot: string; respondent: string; id: number }>(
-  flows: LoadedFlows,
-  open: readonly T[],
-): T | null {
-  const sorted = [...open].sort(
-    (a, b) =>
-      askingOrder(flows, a.slot) - askingOrder(flows, b.slot) ||
-      (a.respondent === b.respondent ? 0 : a.respondent === "parent" ? -1 : 1) ||
-      a.id - b.id,
-  );
-  return sorted[0] ?? null;
-}
-
 type ResponseSetRow = NonNullable<Awaited<ReturnType<typeof nextFamilyResponseSet>>>;
 
 /**
@@ -72,7 +49,7 @@ const hooks = new Map<string, RoleHooks>([
     "parent",
     {
       next: async (s, account) =>
-        account.participantId ? nextFamilyResponseSet(s.db, s, account.participantId) : null,
+        account.participantId ? nextFamilyResponseSet(s.db, s.flows, account.participantId) : null,
     },
   ],
 ]);
