@@ -9,14 +9,13 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { loadConfig } from "../src/config/env.js";
 import { openDatabase, queryCount } from "../src/db/client.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { sqlitePath } from "../src/db/url.js";
 import type { LoadedFlows } from "../src/study/model.js";
 import { loadFlows } from "../src/study/load.js";
-import type { Services } from "../src/telegram/services.js";
+import type { PlanDeps } from "../src/notify/ports.js";
 import { planJobs } from "../src/scheduler/planner.js";
 import { responseSetKey } from "../src/usecases/assignments.js";
 
@@ -138,13 +137,7 @@ export async function measurePlanner(sizes: number[]): Promise<PlannerResult[]> 
       generate(url, flows, families);
       const db = await openDatabase(url);
       const config = loadConfig({ BOT_TOKEN: "1:BENCH", DATABASE_URL: url });
-      const s = {
-        db,
-        flows,
-        config,
-        logger: pino({ level: "silent" }),
-        now: () => NOW,
-      } as unknown as Services;
+      const s: PlanDeps = { db, flows, config };
       const pass = async () => {
         const q0 = queryCount(db);
         const t0 = performance.now();

@@ -1,11 +1,11 @@
 // The research export: one folder of CSV files (conventions in ./csv.ts) plus the codebook,
 // carrying pseudonymous participant codes only. Accounts, Telegram ids, usernames and the
 // facilitators' nicknames for children are never read into a file; a nickname a facilitator typed
-// into free text is replaced by the child's code. Every export is audited.
+// into free text is replaced by the child's code. Every export is audited: the export use case
+// (src/usecases/export.ts) writes the files through this module and records them.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readSnapshot, type Db, type Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../store/audit.js";
 import { codebookCsv, codebookJson } from "../study/codebook.js";
 import type { Instrument, LoadedFlows } from "../study/model.js";
 import { isoUtc, toCsv, toCsvInBatches, type Cell } from "./csv.js";
@@ -50,6 +50,12 @@ export interface ExportOptions {
 export interface ExportResult {
   dir: string;
   files: ExportedFile[];
+}
+
+/** What `writeExport` wrote, and for the audit trail the scripts' formats and label language. */
+export interface WrittenExport extends ExportResult {
+  /** Null when only the CSV files were written. */
+  scripts: { formats: readonly ExportFormat[]; locale: string } | null;
 }
 
 const PARTICIPANT_COLUMNS = ["participant", "arm", "group", "gender", "age"] as const;
@@ -445,16 +451,15 @@ function parseCodes(json: string): string[] {
 }
 
 /**
- * Writes the export into `dir` (created if needed; files of the same names are replaced) and
- * audits it. The data are read in one snapshot, so the files agree with each other.
+ * Writes the export into `dir` (created if needed; files of the same names are replaced). The data
+ * are read in one snapshot, so the files agree with each other.
  */
-export async function buildExport(
+export async function writeExport(
   db: Db,
   flows: LoadedFlows,
   dir: string,
-  actor: AuditActor,
   options: ExportOptions = {},
-): Promise<ExportResult> {
+): Promise<WrittenExport> {
   // One snapshot on the read-only connection: the files agree with each other, and a long export
   // makes no parent, facilitator or other process wait.
   const files = await readSnapshot(db, (tx) => collect(tx, flows));
@@ -482,14 +487,5 @@ export async function buildExport(
     renameSync(tmp, join(dir, f.name));
     list.push({ name: f.name, rows: f.rows });
   }
-  const scripts = extra.length > 0 ? { formats, locale } : {};
-  await db.$transaction(async (tx) => {
-    await audit(tx, {
-      actor,
-      action: "export",
-      entity: "Export",
-      data: { files: list, ...scripts },
-    });
-  });
-  return { dir, files: list };
+  return { dir, files: list, scripts: extra.length > 0 ? { formats, locale } : null };
 }

@@ -1,14 +1,15 @@
-// Paper questionnaires into the database. The CSV (contract) has the header
+// Paper questionnaires, checked. The CSV (contract) has the header
 // participant,arm,gender,age,timepoint,instrument,item,value — one answered item per row.
 //
 // All or nothing: every row is checked against the flows and the stored data first, every problem
-// is reported with its line ("answers.csv:12: …"), and only a clean file is written, in one
-// transaction. Importing the same file again changes nothing: identical stored answers are
-// counted as unchanged, a different stored value is an error (the import never overwrites).
-// An empty value means the respondent left the item blank on paper; it is stored as skipped.
+// is reported with its line ("answers.csv:12: …"), and only a clean file is written. Importing the
+// same file again changes nothing: identical stored answers are counted as unchanged, a different
+// stored value is an error (the import never overwrites). An empty value means the respondent left
+// the item blank on paper; it is stored as skipped.
+//
+// This module decides (pure: the file, the flows and the stored rows it is given); the import use
+// case (src/usecases/import.ts) reads the stored rows and writes the plan in one transaction.
 import { createHash } from "node:crypto";
-import type { Db, Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../store/audit.js";
 import { evalExpr } from "../study/expr.js";
 import type { Instrument, Item, LoadedFlows } from "../study/model.js";
 import { responseSetKey, timepointAssignments } from "../usecases/assignments.js";
@@ -31,27 +32,11 @@ export const IMPORT_HEADER = [
 const IMPORTED_PARTICIPANT_STATUS = "consented";
 const CLOSED_STATUSES = new Set(["declined", "withdrawn"]);
 
-export interface ImportOptions {
-  /** How the file is named in messages ("answers.csv:12: …"). */
-  file: string;
-  actor: AuditActor;
-  now?: Date;
-}
+export type ImportValue =
+  { kind: "number"; v: number } | { kind: "text"; t: string } | { kind: "skip" };
 
-export interface ImportSummary {
-  rows: number;
-  participantsCreated: number;
-  responseSetsCreated: number;
-  responseSetsUpdated: number;
-  answersImported: number;
-  answersUnchanged: number;
-}
-
-export type ImportResult = { ok: true; summary: ImportSummary } | { ok: false; errors: string[] };
-
-type Value = { kind: "number"; v: number } | { kind: "text"; t: string } | { kind: "skip" };
-
-interface Row {
+/** A row that passed the checks needing only the flows. */
+export interface ImportRow {
   line: number;
   code: string;
   arm: string | null;
@@ -60,29 +45,34 @@ interface Row {
   timepoint: string;
   instrument: Instrument;
   item: Item;
-  value: Value;
+  value: ImportValue;
 }
 
-interface Problem {
+/** A problem with the file: on a line, or (line null) with the file as a whole. */
+export interface ImportProblem {
   line: number | null;
   message: string;
 }
 
 const fmtNumber = (n: number) => String(n);
 
-function showValue(v: Value): string {
+function showValue(v: ImportValue): string {
   if (v.kind === "number") return fmtNumber(v.v);
   if (v.kind === "text") return JSON.stringify(v.t);
   return "(blank)";
 }
 
-function sameValue(a: Value, b: Value): boolean {
+function sameValue(a: ImportValue, b: ImportValue): boolean {
   if (a.kind === "number" && b.kind === "number") return a.v === b.v;
   if (a.kind === "text" && b.kind === "text") return a.t === b.t;
   return a.kind === b.kind;
 }
 
-function storedValue(a: { value: number | null; text: string | null; skipped: boolean }): Value {
+function storedValue(a: {
+  value: number | null;
+  text: string | null;
+  skipped: boolean;
+}): ImportValue {
   if (a.skipped) return { kind: "skip" };
   if (a.value !== null) return { kind: "number", v: a.value };
   if (a.text !== null) return { kind: "text", t: a.text };
@@ -92,7 +82,7 @@ function storedValue(a: { value: number | null; text: string | null; skipped: bo
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
 /** Checks one value against its item; returns the parsed value or the problem. */
-function parseValue(raw: string, instrument: Instrument, item: Item): Value | string {
+function parseValue(raw: string, instrument: Instrument, item: Item): ImportValue | string {
   const where = `${instrument.id}/${item.id}`;
   if (raw === "") return { kind: "skip" };
   if (item.type === "text") {
@@ -119,7 +109,12 @@ function parseValue(raw: string, instrument: Instrument, item: Item): Value | st
 }
 
 /** Field-level checks that need only the flows. */
-function checkRow(flows: LoadedFlows, line: number, f: string[], problems: Problem[]): Row | null {
+function checkRow(
+  flows: LoadedFlows,
+  line: number,
+  f: string[],
+  problems: ImportProblem[],
+): ImportRow | null {
   const [code, armRaw, genderRaw, ageRaw, timepoint, instrumentId, itemId, valueRaw] = f.map((x) =>
     x.trim(),
   ) as [string, string, string, string, string, string, string, string];
@@ -151,7 +146,7 @@ function checkRow(flows: LoadedFlows, line: number, f: string[], problems: Probl
     item = instrument.items.find((it) => it.id === itemId);
     if (!item) bad(`unknown item ${JSON.stringify(itemId)} in ${instrument.id}`);
   }
-  let value: Value | null = null;
+  let value: ImportValue | null = null;
   if (instrument && item) {
     const v = parseValue(valueRaw, instrument, item);
     if (typeof v === "string") bad(v);
@@ -172,7 +167,7 @@ function checkRow(flows: LoadedFlows, line: number, f: string[], problems: Probl
 }
 
 /** Required items that are shown (skip logic) but not answered; none left = complete. */
-function isComplete(instrument: Instrument, answers: Map<string, Value>): boolean {
+function isComplete(instrument: Instrument, answers: Map<string, ImportValue>): boolean {
   const plain: Record<string, number | string | null> = {};
   for (const [id, v] of answers)
     plain[id] = v.kind === "number" ? v.v : v.kind === "text" ? v.t : null;
@@ -184,23 +179,24 @@ function isComplete(instrument: Instrument, answers: Map<string, Value>): boolea
   });
 }
 
-class Abort extends Error {}
+/** The file checked against the flows alone. */
+export type CheckedImport =
+  /** The file could not be read as rows (CSV syntax, header): there is nothing more to check. */
+  | { readable: false; problems: ImportProblem[] }
+  | {
+      readable: true;
+      /** The rows that passed (the others have their problems). */
+      rows: ImportRow[];
+      problems: ImportProblem[];
+      /** Data rows in the file (the header excluded). */
+      dataRows: number;
+      sha256: string;
+    };
 
-export async function importAnswers(
-  db: Db,
-  flows: LoadedFlows,
-  text: string,
-  opts: ImportOptions,
-): Promise<ImportResult> {
-  const problems: Problem[] = [];
-  const report = (): ImportResult => ({
-    ok: false,
-    errors: [...problems]
-      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
-      .map((p) =>
-        p.line === null ? `${opts.file}: ${p.message}` : `${opts.file}:${p.line}: ${p.message}`,
-      ),
-  });
+/** Reads the CSV and checks each row against the flows (planImport checks the stored data). */
+export function checkImportFile(flows: LoadedFlows, text: string): CheckedImport {
+  const problems: ImportProblem[] = [];
+  const unreadable = (): CheckedImport => ({ readable: false, problems });
 
   let records;
   try {
@@ -208,23 +204,23 @@ export async function importAnswers(
   } catch (e) {
     if (!(e instanceof CsvSyntaxError)) throw e;
     problems.push({ line: e.line, message: e.message });
-    return report();
+    return unreadable();
   }
   const [header, ...data] = records;
   const expected = IMPORT_HEADER.join(",");
   if (!header) {
     problems.push({ line: null, message: `the file is empty; expected the header ${expected}` });
-    return report();
+    return unreadable();
   }
   if (header.fields.map((h) => h.trim()).join(",") !== expected) {
     problems.push({
       line: header.line,
       message: `the header must be exactly ${expected} (found ${header.fields.join(",")})`,
     });
-    return report();
+    return unreadable();
   }
 
-  const rows: Row[] = [];
+  const rows: ImportRow[] = [];
   for (const r of data) {
     if (r.fields.length !== IMPORT_HEADER.length) {
       problems.push({
@@ -236,28 +232,15 @@ export async function importAnswers(
     const row = checkRow(flows, r.line, r.fields, problems);
     if (row) rows.push(row);
   }
+  const sha256 = createHash("sha256").update(text).digest("hex");
+  return { readable: true, rows, problems, dataRows: data.length, sha256 };
+}
 
-  const now = opts.now ?? new Date();
-  try {
-    const summary = await db.$transaction(
-      async (tx) => {
-        const plan = await planImport(tx, flows, rows, problems);
-        if (problems.length > 0) throw new Abort();
-        return writeImport(
-          tx,
-          flows,
-          plan,
-          { ...opts, now },
-          { rows: data.length, sha256: createHash("sha256").update(text).digest("hex") },
-        );
-      },
-      { timeout: 300_000, maxWait: 30_000 },
-    );
-    return { ok: true, summary };
-  } catch (e) {
-    if (e instanceof Abort) return report();
-    throw e;
-  }
+/** The problems as the user reads them, in line order: "answers.csv:12: …". */
+export function importErrors(file: string, problems: readonly ImportProblem[]): string[] {
+  return [...problems]
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map((p) => (p.line === null ? `${file}: ${p.message}` : `${file}:${p.line}: ${p.message}`));
 }
 
 interface NewParticipant {
@@ -270,6 +253,61 @@ interface NewParticipant {
   genderLine: number;
   ageLine: number;
 }
+
+/** What the import finds stored for the file's participants (read in the writing transaction). */
+export interface StoredImportState {
+  participants: readonly {
+    id: number;
+    code: string;
+    arm: string | null;
+    gender: string;
+    ageYears: number;
+    status: string;
+  }[];
+  /** The response sets under the keys of storedSetKeys, with their answers. */
+  sets: readonly {
+    id: number;
+    key: string;
+    status: string;
+    source: string;
+    startedAt: Date | null;
+    completedAt: Date | null;
+    answers: readonly {
+      itemId: string;
+      value: number | null;
+      text: string | null;
+      skipped: boolean;
+    }[];
+  }[];
+}
+
+/** The participant codes the rows name. */
+export function importCodes(rows: readonly ImportRow[]): string[] {
+  return [...new Set(rows.map((r) => r.code))];
+}
+
+/** The keys of the response sets the rows may add to, for participants already stored. */
+export function storedSetKeys(
+  rows: readonly ImportRow[],
+  participants: StoredImportState["participants"],
+): string[] {
+  const ids = new Map(participants.map((p) => [p.code, p.id]));
+  const keys = new Set<string>();
+  for (const r of rows) {
+    const participantId = ids.get(r.code);
+    if (participantId !== undefined) keys.add(setKey(participantId, r));
+  }
+  return [...keys];
+}
+
+const setKey = (participantId: number, r: ImportRow) =>
+  responseSetKey({
+    participantId,
+    sessionId: null,
+    slot: r.timepoint,
+    instrumentId: r.instrument.id,
+    respondent: r.instrument.respondent,
+  });
 
 interface PlannedSet {
   key: string;
@@ -285,29 +323,47 @@ interface PlannedSet {
     startedAt: Date | null;
   } | null;
   /** Stored and new answers by item id (for the completeness check). */
-  answers: Map<string, Value>;
-  newAnswers: { item: Item; value: Value }[];
+  answers: Map<string, ImportValue>;
+  newAnswers: { item: Item; value: ImportValue }[];
 }
 
-interface Plan {
-  newParticipants: NewParticipant[];
+/** What a clean file writes. */
+export interface ImportPlan {
+  newParticipants: {
+    code: string;
+    arm: string | null;
+    gender: string;
+    ageYears: number;
+    status: string;
+  }[];
+  /** Stored participants' ids by code (new ones get theirs when written). */
   participantIds: Map<string, number>;
-  sets: PlannedSet[];
+  /** Response sets that gain answers: a stored one (updated) or a new one (created). */
+  sets: {
+    code: string;
+    timepoint: string;
+    instrument: Instrument;
+    existing: { id: number; startedAt: Date | null; completedAt: Date | null } | null;
+    /** Every required item shown by the skip logic is answered, stored and new answers together. */
+    complete: boolean;
+    newAnswers: { item: Item; value: ImportValue }[];
+  }[];
+  /** Rows whose answer is stored already, with the same value. */
   unchanged: number;
 }
 
-/** Checks the rows against each other and the database; collects what to write. */
-async function planImport(
-  tx: Tx,
+/**
+ * Checks the rows against each other and the stored data, adding to `problems`; returns what to
+ * write (which only a file without problems may).
+ */
+export function planImport(
   flows: LoadedFlows,
-  rows: Row[],
-  problems: Problem[],
-): Promise<Plan> {
+  rows: readonly ImportRow[],
+  storedState: StoredImportState,
+  problems: ImportProblem[],
+): ImportPlan {
   const bad = (line: number, message: string) => problems.push({ line, message });
-  const codes = [...new Set(rows.map((r) => r.code))];
-  const stored = new Map(
-    (await tx.participant.findMany({ where: { code: { in: codes } } })).map((p) => [p.code, p]),
-  );
+  const stored = new Map(storedState.participants.map((p) => [p.code, p]));
 
   // Participant attributes: stored ones must agree; a new participant's rows must agree with
   // each other, and its first row must say gender and age.
@@ -379,7 +435,7 @@ async function planImport(
   // The instrument must be one the study gives at that timepoint to the participant's arm.
   const armOf = (code: string) =>
     stored.has(code) ? stored.get(code)!.arm : (newParticipants.get(code)?.arm ?? null);
-  const usable: Row[] = [];
+  const usable: ImportRow[] = [];
   for (const r of rows) {
     if (badParticipants.has(r.code)) continue;
     const arm = armOf(r.code);
@@ -398,8 +454,8 @@ async function planImport(
   }
 
   // Duplicates within the file.
-  const firstRow = new Map<string, Row>();
-  const unique: Row[] = [];
+  const firstRow = new Map<string, ImportRow>();
+  const unique: ImportRow[] = [];
   for (const r of usable) {
     const k = `${r.code}|${r.timepoint}|${r.instrument.id}|${r.item.id}`;
     const prev = firstRow.get(k);
@@ -416,24 +472,11 @@ async function planImport(
 
   // Stored response sets and answers.
   const participantIds = new Map([...stored].map(([c, p]) => [c, p.id]));
-  const keyOf = (r: Row) => {
+  const keyOf = (r: ImportRow) => {
     const pid = participantIds.get(r.code);
-    return pid === undefined
-      ? null
-      : responseSetKey({
-          participantId: pid,
-          sessionId: null,
-          slot: r.timepoint,
-          instrumentId: r.instrument.id,
-          respondent: r.instrument.respondent,
-        });
+    return pid === undefined ? null : setKey(pid, r);
   };
-  const keys = [...new Set(unique.map(keyOf).filter((k): k is string => k !== null))];
-  const existingSets = new Map(
-    (
-      await tx.responseSet.findMany({ where: { key: { in: keys } }, include: { answers: true } })
-    ).map((s) => [s.key, s]),
-  );
+  const existingSets = new Map(storedState.sets.map((s) => [s.key, s]));
 
   const sets = new Map<string, PlannedSet>();
   let unchanged = 0;
@@ -488,139 +531,26 @@ async function planImport(
   }
 
   return {
-    newParticipants: [...newParticipants.values()].filter((p) => !badParticipants.has(p.code)),
-    participantIds,
-    sets: [...sets.values()],
-    unchanged,
-  };
-}
-
-async function writeImport(
-  tx: Tx,
-  flows: LoadedFlows,
-  plan: Plan,
-  opts: ImportOptions & { now: Date },
-  file: { rows: number; sha256: string },
-): Promise<ImportSummary> {
-  const { actor, now } = opts;
-  for (const np of plan.newParticipants) {
-    const p = await tx.participant.create({
-      data: {
-        code: np.code,
-        arm: np.arm,
-        gender: np.gender!,
-        ageYears: np.age!,
-        status: IMPORTED_PARTICIPANT_STATUS,
-        enrolledAt: now,
-        createdAt: now,
-      },
-    });
-    plan.participantIds.set(np.code, p.id);
-    await audit(tx, {
-      actor,
-      action: "participant.add",
-      entity: "Participant",
-      entityId: p.id,
-      at: now,
-      data: {
+    newParticipants: [...newParticipants.values()]
+      .filter((p) => !badParticipants.has(p.code))
+      .map((p) => ({
         code: p.code,
         arm: p.arm,
-        gender: p.gender,
-        ageYears: p.ageYears,
-        group: null,
-        status: p.status,
-        via: "import",
-      },
-    });
-  }
-
-  let created = 0;
-  let updated = 0;
-  let imported = 0;
-  for (const s of plan.sets) {
-    if (s.newAnswers.length === 0) continue;
-    const ins = s.instrument;
-    const complete = isComplete(ins, s.answers);
-    const status = complete ? "complete" : "in_progress";
-    let id: number;
-    if (s.existing) {
-      id = s.existing.id;
-      await tx.responseSet.update({
-        where: { id },
-        data: {
-          status,
-          source: "import",
-          startedAt: s.existing.startedAt ?? now,
-          completedAt: complete ? (s.existing.completedAt ?? now) : null,
-        },
-      });
-      updated++;
-    } else {
-      const participantId = plan.participantIds.get(s.code)!;
-      const rs = await tx.responseSet.create({
-        data: {
-          key: responseSetKey({
-            participantId,
-            sessionId: null,
-            slot: s.timepoint,
-            instrumentId: ins.id,
-            respondent: ins.respondent,
-          }),
-          participantId,
-          sessionId: null,
-          slot: s.timepoint,
-          timepoint: s.timepoint,
-          instrumentId: ins.id,
-          instrumentVersion: ins.version,
-          instrumentHash: ins.hash,
-          respondent: ins.respondent,
-          status,
-          source: "import",
-          startedAt: now,
-          completedAt: complete ? now : null,
-          createdAt: now,
-        },
-      });
-      id = rs.id;
-      created++;
-    }
-    await tx.answer.createMany({
-      data: s.newAnswers.map(({ item, value }) => ({
-        responseSetId: id,
-        itemId: item.id,
-        value: value.kind === "number" ? value.v : null,
-        text: value.kind === "text" ? value.t : null,
-        skipped: value.kind === "skip",
-        instrumentHash: ins.hash,
-        respondent: ins.respondent,
-        childAnswered: ins.respondent === "child",
-        source: "import",
-        answeredAt: now,
+        gender: p.gender!,
+        ageYears: p.age!,
+        status: IMPORTED_PARTICIPANT_STATUS,
       })),
-    });
-    imported += s.newAnswers.length;
-  }
-
-  const summary: ImportSummary = {
-    rows: file.rows,
-    participantsCreated: plan.newParticipants.length,
-    responseSetsCreated: created,
-    responseSetsUpdated: updated,
-    answersImported: imported,
-    answersUnchanged: plan.unchanged,
+    participantIds,
+    sets: [...sets.values()]
+      .filter((s) => s.newAnswers.length > 0)
+      .map((s) => ({
+        code: s.code,
+        timepoint: s.timepoint,
+        instrument: s.instrument,
+        existing: s.existing,
+        complete: isComplete(s.instrument, s.answers),
+        newAnswers: s.newAnswers,
+      })),
+    unchanged,
   };
-  await audit(tx, {
-    actor,
-    action: "import",
-    entity: "Import",
-    entityId: file.sha256.slice(0, 16),
-    at: now,
-    data: { file: baseName(opts.file), sha256: file.sha256, flows: flows.study.id, ...summary },
-  });
-  return summary;
-}
-
-/** Only the file name goes into the audit trail: paths can carry a user's home directory. */
-function baseName(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }

@@ -18,17 +18,9 @@
 // re-export gives every code, source and coding the same GUID and a QDA program can match them.
 import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
-import type { Db } from "../db/client.js";
-import type { AuditActor } from "../store/audit.js";
 import { t, type LoadedFlows } from "../study/model.js";
 import { isoDate } from "./csv.js";
-import {
-  auditCodeExport,
-  codePointLength,
-  codeLabel,
-  writeAtomically,
-  type CodedNote,
-} from "./qualitative.js";
+import { codePointLength, codeLabel, writeAtomically, type CodedNote } from "./qualitative.js";
 
 export const QDA_NAMESPACE = "urn:QDA-XML:project:1.0";
 /** The folder of source files inside the .qdpx, as in the standard's examples. */
@@ -327,20 +319,14 @@ export function buildQdpx(
   return { zip, sources: p.sources.length, codings: p.codings };
 }
 
-/** Writes the .qdpx file (whole or not at all) and audits the export. */
-export async function writeQdpx(
-  db: Db,
+/** Writes the .qdpx file (whole or not at all). */
+export function writeQdpx(
   flows: LoadedFlows,
   notes: readonly CodedNote[],
   file: string,
-  opts: QdpxOptions & { actor: AuditActor },
-): Promise<{ file: string; sources: number; codings: number }> {
+  opts: QdpxOptions,
+): { file: string; sources: number; codings: number } {
   const q = buildQdpx(notes, flows, opts);
   writeAtomically(file, q.zip);
-  await auditCodeExport(db, opts.actor, "export.qdpx", {
-    file,
-    sources: q.sources,
-    codings: q.codings,
-  });
   return { file, sources: q.sources, codings: q.codings };
 }

@@ -16,11 +16,11 @@
 // Texts pass through the export's nickname redactor (a nickname a facilitator typed is replaced
 // by the child's code); facilitators appear only as pseudonymous "facilitator-<n>" (numbered by
 // account order, so re-exports keep the numbers). JSON and CSV never suppress small cells; the
-// readable views in ./qualitative-view.ts do.
+// readable views in ./qualitative-view.ts do. The files leave Circle through the export use case
+// (src/usecases/export.ts), which audits them.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Db, Tx } from "../db/client.js";
-import { audit, type AuditActor } from "../store/audit.js";
+import { readSnapshot, type Db, type Tx } from "../db/client.js";
 import { t, type Localized, type LoadedFlows } from "../study/model.js";
 import { isoDate, isoUtc, toCsv, type Cell } from "./csv.js";
 import { nicknameRedactor } from "./export.js";
@@ -118,30 +118,41 @@ function codeOrder(flows: LoadedFlows): (a: string, b: string) => number {
     (idx.get(a) ?? Infinity) - (idx.get(b) ?? Infinity) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** Reads every note with what the analysis needs, redacted and pseudonymous, in one transaction. */
+/** Reads every note with what the analysis needs, redacted and pseudonymous. */
 export async function loadCodedNotes(db: Db, flows: LoadedFlows): Promise<CodedNote[]> {
-  const read = async (tx: Tx) => {
-    const notes = await tx.note.findMany({ orderBy: { id: "asc" } });
-    const participants = await tx.participant.findMany({
-      include: { group: { select: { name: true } } },
-    });
-    const sessions = await tx.groupSession.findMany({
-      include: { group: { select: { name: true } } },
-    });
-    const nicknames = await tx.nickname.findMany({
-      select: { nickname: true, participant: { select: { code: true } } },
-    });
-    const authorIds = [...new Set(notes.map((n) => n.accountId).filter((x) => x !== null))];
-    // Numbered among all facilitator accounts (and any other author) by id: a facilitator keeps
-    // their number when others write their first note later.
-    const accounts = await tx.account.findMany({
-      where: { OR: [{ role: "facilitator" }, { id: { in: authorIds } }] },
-      select: { id: true },
-      orderBy: { id: "asc" },
-    });
-    return { notes, participants, sessions, nicknames, accounts };
-  };
-  const data = await db.$transaction(read, { timeout: 120_000, maxWait: 30_000 });
+  return (await loadQualitative(db, flows)).notes;
+}
+
+/** Everything the analysis reads, in one snapshot on the read-only connection (no writer waits). */
+async function readQualitative(tx: Tx) {
+  const notes = await tx.note.findMany({ orderBy: { id: "asc" } });
+  const participants = await tx.participant.findMany({
+    include: { group: { select: { name: true } } },
+  });
+  const sessions = await tx.groupSession.findMany({
+    include: { group: { select: { name: true } } },
+  });
+  const nicknames = await tx.nickname.findMany({
+    select: { nickname: true, participant: { select: { code: true } } },
+  });
+  const authorIds = [...new Set(notes.map((n) => n.accountId).filter((x) => x !== null))];
+  // Numbered among all facilitator accounts (and any other author) by id: a facilitator keeps
+  // their number when others write their first note later.
+  const accounts = await tx.account.findMany({
+    where: { OR: [{ role: "facilitator" }, { id: { in: authorIds } }] },
+    select: { id: true },
+    orderBy: { id: "asc" },
+  });
+  const groups = (await tx.group.findMany({ select: { name: true } })).map((g) => g.name);
+  return { notes, participants, sessions, nicknames, accounts, groups };
+}
+
+/** The coded notes and the study's group names, from one snapshot. */
+async function loadQualitative(
+  db: Db,
+  flows: LoadedFlows,
+): Promise<{ notes: CodedNote[]; groups: string[] }> {
+  const data = await readSnapshot(db, readQualitative);
   const redact = nicknameRedactor(
     data.nicknames.map((n) => ({ nickname: n.nickname, code: n.participant.code })),
   );
@@ -173,12 +184,13 @@ export async function loadCodedNotes(db: Db, flows: LoadedFlows): Promise<CodedN
     });
   }
   // The export's order: by child, then time.
-  return out.sort(
+  out.sort(
     (a, b) =>
       (a.participant < b.participant ? -1 : a.participant > b.participant ? 1 : 0) ||
       a.createdAt.getTime() - b.createdAt.getTime() ||
       a.id - b.id,
   );
+  return { notes: out, groups: data.groups };
 }
 
 function levelsOf(notes: readonly CodedNote[], flows: LoadedFlows, groups: string[]): Levels {
@@ -276,8 +288,7 @@ export async function codeReport(
   flows: LoadedFlows,
   now: Date = new Date(),
 ): Promise<{ report: CodeReport; notes: CodedNote[] }> {
-  const notes = await loadCodedNotes(db, flows);
-  const groups = (await db.group.findMany({ select: { name: true } })).map((g) => g.name);
+  const { notes, groups } = await loadQualitative(db, flows);
   return { report: buildCodeReport(notes, flows, { now, groups }), notes };
 }
 
@@ -401,35 +412,21 @@ export function writeAtomically(path: string, content: string | Uint8Array): voi
   renameSync(tmp, path);
 }
 
-/** Writes codes_summary.csv and coded_segments.csv into `dir` and audits the export. */
-export async function writeCodeCsv(
-  db: Db,
+/** Writes codes_summary.csv and coded_segments.csv into `dir`. */
+export function writeCodeCsv(
   flows: LoadedFlows,
   report: CodeReport,
   notes: readonly CodedNote[],
   dir: string,
-  opts: { actor: AuditActor; locale: string },
-): Promise<WrittenFile[]> {
+  locale: string,
+): WrittenFile[] {
   mkdirSync(dir, { recursive: true });
-  const summary = codesSummaryCsv(report, flows, opts.locale);
-  const segments = codedSegmentsCsv(notes, flows, opts.locale);
+  const summary = codesSummaryCsv(report, flows, locale);
+  const segments = codedSegmentsCsv(notes, flows, locale);
   writeAtomically(join(dir, "codes_summary.csv"), summary.content);
   writeAtomically(join(dir, "coded_segments.csv"), segments.content);
-  const files = [
+  return [
     { name: "codes_summary.csv", rows: summary.rows },
     { name: "coded_segments.csv", rows: segments.rows },
   ];
-  await auditCodeExport(db, opts.actor, "export.codes", { dir, files });
-  return files;
-}
-
-export async function auditCodeExport(
-  db: Db,
-  actor: AuditActor,
-  action: string,
-  data: Record<string, unknown>,
-): Promise<void> {
-  await db.$transaction(async (tx) => {
-    await audit(tx, { actor, action, entity: "Export", data });
-  });
 }

@@ -36,7 +36,10 @@ export function createCliContext(
   return {
     config,
     async db() {
-      db ??= await openDatabase(config.DATABASE_URL, { synchronous: config.SQLITE_SYNCHRONOUS });
+      db ??= await openDatabase(config.DATABASE_URL, {
+        synchronous: config.SQLITE_SYNCHRONOUS,
+        poolSize: config.PG_POOL_SIZE,
+      });
       return db;
     },
     async flows() {

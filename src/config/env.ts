@@ -47,6 +47,8 @@ export const envSchema = z.object({
   WEBHOOK_PORT: intFrom(8080, 1),
   /** NORMAL: committed data survives any process crash; FULL: also fsync per commit (power cuts). */
   SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  /** PostgreSQL: connections per process for queries. */
+  PG_POOL_SIZE: intFrom(10, 2),
   FLOWS_DIR: z.string().default("./flows"),
   EXTRA_FLOWS_DIR: optionalString,
   DEFAULT_LOCALE: z.string().default("en"),
@@ -68,6 +70,8 @@ export const envSchema = z.object({
   REMINDER_MAX: intFrom(3, 0),
   REMINDER_INTERVAL_HOURS: intFrom(24, 1),
   SCHEDULER_POLL_MS: intFrom(5000, 50),
+  /** How long a claimed job is held before another process (or instance) may take it over. */
+  SCHEDULER_LEASE_SECONDS: intFrom(300, 1),
 });
 
 export type Config = z.output<typeof envSchema>;

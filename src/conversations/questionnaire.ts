@@ -5,7 +5,7 @@
 // status and its completion (src/usecases/answers.ts), written inside the step's transaction.
 // The machine version is the instrument's: a snapshot of an older version is migrated from the
 // answer rows on load, and a button sent under another version is stale (its tag differs).
-import type { Db } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
 import {
   compileQuestionnaire,
   type PersistedState,
@@ -59,6 +59,11 @@ export interface QuestionnaireEnv {
   now(): Date;
   flows: LoadedFlows;
   onMissingInstrument?(responseSetId: number, instrumentId: string): void;
+  /**
+   * What the conversation's owner writes when a set completes, in the completing step's
+   * transaction (a session log: the child's Observation rows or the Reflection).
+   */
+  onComplete?(tx: Tx, responseSetId: number): Promise<void>;
 }
 
 export type QuestionnaireKind = ConversationKind<
@@ -215,6 +220,7 @@ export function questionnaireKind(env: QuestionnaireEnv): QuestionnaireKind {
           result: e.result,
           now: env.now(),
         });
+        if (e.result.completed && env.onComplete) await env.onComplete(tx, before.rs.id);
       }
     },
 

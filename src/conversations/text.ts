@@ -1,22 +1,3 @@
 // Text rules a conversation view needs without the Telegram adapter: HTML escaping for
-// parse_mode HTML messages, and cutting a text without splitting an emoji. The same rules as
-// src/telegram/html.ts (which could re-export these; kept apart while that file is being moved).
-
-/** Every flow or user string goes through this before it is put in an HTML message. */
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
-}
-
-/**
- * The first `max` UTF-16 units of a text, one fewer when that would end between the two halves
- * of a surrogate pair (an emoji): Telegram refuses text that is not valid UTF-8.
- */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const last = text.charCodeAt(max - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
-}
+// parse_mode HTML messages, and cutting a text without splitting an emoji (src/text/html.ts).
+export { cutText, escapeHtml } from "../text/html.js";

@@ -1,5 +1,6 @@
-// `circle db backup` and `circle db restore` for SQLite. PostgreSQL has its own tools for this
-// (pg_dump / pg_restore); a twin of this module for it would call them.
+// `circle db backup` and `circle db restore` for SQLite. On PostgreSQL the server's own tools do it
+// (pg_dump while Circle runs, pg_restore into an empty database): the commands say how, with the
+// database's own URL, instead of wrapping them.
 //
 // A backup uses SQLite's online backup API (through better-sqlite3) on a separate connection. It
 // copies every page in one step, inside one read transaction: in WAL mode that is one consistent
@@ -24,7 +25,8 @@ import {
 } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { databaseStatus, isPostgresUrl } from "./status.js";
+import { databaseStatus } from "./status.js";
+import { isPostgresUrl } from "./url.js";
 import { sqlitePath } from "./url.js";
 
 /** A database file operation refused or failed; the message says why and what to do. */
@@ -110,7 +112,9 @@ export async function backupDatabase(
   opts: { force?: boolean } = {},
 ): Promise<BackupResult> {
   if (isPostgresUrl(url))
-    throw new DatabaseFileError("on PostgreSQL, back up with pg_dump (see README, Operations)");
+    throw new DatabaseFileError(
+      `on PostgreSQL, back up with pg_dump while Circle runs (a consistent snapshot, no lock on writers): pg_dump --format=custom --file=${destination} "$DATABASE_URL" (README: Running on PostgreSQL)`,
+    );
   const source = sqlitePath(url);
   const dest = resolve(destination);
   if (source === ":memory:")
@@ -194,7 +198,9 @@ export async function restoreDatabase(
   opts: { force?: boolean; now?: Date } = {},
 ): Promise<RestoreResult> {
   if (isPostgresUrl(url))
-    throw new DatabaseFileError("on PostgreSQL, restore with pg_restore (see README, Operations)");
+    throw new DatabaseFileError(
+      `on PostgreSQL, stop Circle and restore into an empty database with pg_restore: createdb circle_restored && pg_restore --no-owner --dbname=postgresql://…/circle_restored ${backupFile}, then point DATABASE_URL at it (README: Running on PostgreSQL)`,
+    );
   const from = resolve(backupFile);
   const target = sqlitePath(url);
   if (target === ":memory:")
@@ -238,7 +244,7 @@ export async function restoreDatabase(
   } finally {
     removeWithSidecars(temp);
   }
-  const status = databaseStatus(url);
+  const status = await databaseStatus(url);
   return {
     file: target,
     from,

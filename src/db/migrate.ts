@@ -7,11 +7,16 @@ import { mkdirSync, readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { sqlitePath } from "./url.js";
+import { isPostgresUrl, sqlitePath } from "./url.js";
 
 export const MIGRATIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
   "../../prisma/migrations",
+);
+/** PostgreSQL's migrations: the same history, written for it (checked against the schema by tests). */
+export const POSTGRES_MIGRATIONS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../prisma/migrations-postgres",
 );
 
 export interface MigrationResult {
@@ -103,4 +108,16 @@ export function migrateDatabase(url: string, dir = MIGRATIONS_DIR): MigrationRes
   } finally {
     db.close();
   }
+}
+
+/** The committed migrations of the engine a URL names. */
+export function migrationsFor(url: string): { name: string; sql: string }[] {
+  return listMigrations(isPostgresUrl(url) ? POSTGRES_MIGRATIONS_DIR : MIGRATIONS_DIR);
+}
+
+/** Applies pending migrations on either engine (what every entry point does at start). */
+export async function migrate(url: string): Promise<MigrationResult> {
+  if (!isPostgresUrl(url)) return migrateDatabase(url);
+  const { migratePostgres } = await import("./postgres-migrate.js");
+  return migratePostgres(url);
 }

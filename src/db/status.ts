@@ -1,10 +1,10 @@
 // `circle db status` and the webhook's /healthz: which migrations the database has applied and
-// which of the committed ones it still lacks. SQLite here; a PostgreSQL twin reads the same
-// `_prisma_migrations` table through its own driver and reuses `compareMigrations`.
+// which of the committed ones (of its engine) it still lacks. Both engines record them in the same
+// `_prisma_migrations` table.
 import { existsSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
-import { listMigrations } from "./migrate.js";
-import { sqlitePath } from "./url.js";
+import { listMigrations, MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR } from "./migrate.js";
+import { isPostgresUrl, sqlitePath, type Engine } from "./url.js";
 
 export interface MigrationComparison {
   /** Committed migrations the database has applied, in order. */
@@ -16,8 +16,8 @@ export interface MigrationComparison {
 }
 
 export interface DatabaseStatus extends MigrationComparison {
-  engine: "sqlite";
-  /** The database file (absolute path). */
+  engine: Engine;
+  /** The database file (absolute path), or the PostgreSQL server and database (no password). */
   file: string;
   reachable: boolean;
   /** Why the database could not be read, when it could not. */
@@ -27,9 +27,16 @@ export interface DatabaseStatus extends MigrationComparison {
   current: boolean;
 }
 
+/** The committed migrations of an engine, by name, in order. */
+export function committedMigrations(engine: Engine): string[] {
+  return listMigrations(engine === "postgres" ? POSTGRES_MIGRATIONS_DIR : MIGRATIONS_DIR).map(
+    (m) => m.name,
+  );
+}
+
 export function compareMigrations(
   appliedInDb: readonly string[],
-  committed: readonly string[] = listMigrations().map((m) => m.name),
+  committed: readonly string[] = committedMigrations("sqlite"),
 ): MigrationComparison {
   const done = new Set(appliedInDb);
   const known = new Set(committed);
@@ -40,8 +47,6 @@ export function compareMigrations(
   };
 }
 
-export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
-
 /** The names of the migrations recorded as finished (and not rolled back) in the database. */
 export const APPLIED_MIGRATIONS_SQL = `SELECT migration_name AS name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
 
@@ -51,9 +56,45 @@ export const APPLIED_MIGRATIONS_SQL = `SELECT migration_name AS name FROM "_pris
  * SQLite's read-only flag: a read-only connection cannot open a WAL database whose -shm file is
  * gone, which is the normal state after the bot stopped cleanly.)
  */
-export function databaseStatus(url: string): DatabaseStatus {
-  if (isPostgresUrl(url))
-    throw new Error("DATABASE_URL is a PostgreSQL URL: Circle runs on SQLite for now");
+export async function databaseStatus(url: string): Promise<DatabaseStatus> {
+  return isPostgresUrl(url) ? postgresStatus(url) : sqliteStatus(url);
+}
+
+/** A PostgreSQL URL without its password, for display. */
+export function displayPostgresUrl(url: string): string {
+  const u = new URL(url);
+  u.password = "";
+  return `${u.host}${u.pathname}`;
+}
+
+async function postgresStatus(url: string): Promise<DatabaseStatus> {
+  const base = { engine: "postgres" as const, file: displayPostgresUrl(url) };
+  const committed = committedMigrations("postgres");
+  try {
+    const { appliedPostgresMigrations, postgresDatabaseSize } =
+      await import("./postgres-migrate.js");
+    const comparison = compareMigrations(await appliedPostgresMigrations(url), committed);
+    return {
+      ...base,
+      reachable: true,
+      error: null,
+      sizeBytes: await postgresDatabaseSize(url),
+      current: comparison.pending.length === 0 && comparison.unknown.length === 0,
+      ...comparison,
+    };
+  } catch (e) {
+    return {
+      ...base,
+      reachable: false,
+      error: e instanceof Error ? e.message : String(e),
+      sizeBytes: null,
+      current: false,
+      ...compareMigrations([], committed),
+    };
+  }
+}
+
+function sqliteStatus(url: string): DatabaseStatus {
   const file = sqlitePath(url);
   const base = { engine: "sqlite" as const, file };
   const unreachable = (error: string): DatabaseStatus => ({

@@ -11,3 +11,10 @@ export function sqlitePath(url: string): string {
 export function sqliteDir(url: string): string {
   return dirname(sqlitePath(url));
 }
+
+export type Engine = "sqlite" | "postgres";
+
+/** `postgresql://…` or `postgres://…` → PostgreSQL; anything else (`file:…`) → SQLite. */
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
+
+export const engineOfUrl = (url: string): Engine => (isPostgresUrl(url) ? "postgres" : "sqlite");

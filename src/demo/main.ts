@@ -13,9 +13,7 @@ import { loadFlows } from "../study/load.js";
 import { startSandbox, type Sandbox, type ScriptedUser } from "../sandbox/index.js";
 import { addParticipant } from "../usecases/participants.js";
 import { createInvite } from "../usecases/invites.js";
-import { openTimepoint } from "../usecases/assignments.js";
-import { enqueueJob } from "../scheduler/jobs.js";
-import { JOB } from "../scheduler/planner.js";
+import { assignTimepoint } from "../usecases/timepoints.js";
 import { AnswerModel, type Child } from "./model.js";
 import { answerAll, enrolParent, inParallel, withdraw } from "./actors.js";
 import { runFacilitator } from "./facilitator.js";
@@ -182,13 +180,16 @@ async function main(): Promise<number> {
       `[${((Date.now() - t0) / 1000).toFixed(0)} s] Sessions: 6 logged for each of ${EXPERIMENTAL_GROUPS.map((g) => `"${g}"`).join(" and ")} (${observations} observations, ${satisfaction} satisfaction replies); ${withdrawer.child.code}'s family withdrew after session 2.`,
     );
 
-    // Post-tests: the experimental group's post opened when session 6 closed; the control arm's now.
-    await db.$transaction(async (tx) => {
-      for (const f of families.filter((x) => x.child.arm === "control")) {
-        const p = await tx.participant.findUniqueOrThrow({ where: { code: f.child.code } });
-        await openTimepoint(tx, flows, p.id, "post", { kind: "cli" });
-      }
-    });
+    // Post-tests: the experimental group's post opened when session 6 closed; the control arm's
+    // now. Its families are sent straight to /resume, so the bot need not announce it.
+    await assignTimepoint(
+      db,
+      flows,
+      "post",
+      { arm: "control" },
+      { kind: "cli" },
+      { announce: false },
+    );
     let post = 0;
     await inParallel(
       families.filter((f) => f.child.arm !== null && f !== withdrawer),
@@ -205,18 +206,8 @@ async function main(): Promise<number> {
     // on the day its window opens; the demo does not wait three months, so the researcher opens
     // it now for both arms, as `circle timepoint open follow-up --arm …` does (the protocol check
     // records these as started before their window). Each family is told, then answers.
-    await db.$transaction(async (tx) => {
-      for (const f of families.filter((x) => x.child.arm !== null)) {
-        const p = await tx.participant.findUniqueOrThrow({ where: { code: f.child.code } });
-        if ((await openTimepoint(tx, flows, p.id, "follow-up", { kind: "cli" })) > 0)
-          await enqueueJob(tx, {
-            kind: JOB.announce,
-            dueAt: new Date(),
-            payload: { participantId: p.id },
-            dedupeKey: `announce:${p.id}:follow-up`,
-          });
-      }
-    });
+    for (const arm of ["experimental", "control"])
+      await assignTimepoint(db, flows, "follow-up", { arm }, { kind: "cli" });
     let followUp = 0;
     await inParallel(
       families.filter((f) => f.child.arm !== null && f !== withdrawer),

@@ -1,17 +1,16 @@
 // What each kind of job does when it comes due. A handler looks at the data as it is now and
 // decides: skip (no longer wanted), reschedule (not yet), send (messages decided now, plus a
 // last check run right before each goes out), or fan out into further jobs. The loop carries
-// the decision out; handlers never send themselves.
+// the decision out; handlers never send themselves, and never write: what a job writes (its audit
+// event, a fan-out's jobs) is a use case's, run by the loop in the job's completing transaction.
 import type { Account, Job } from "../generated/prisma/client.js";
-import type { Tx } from "../db/client.js";
-import { audit } from "../store/audit.js";
 import { t } from "../study/model.js";
 import { nextFamilyResponseSet } from "../usecases/assignments.js";
-import { openTimepoint as openTimepointFor } from "../usecases/assignments.js";
-import { localeOf, type Services } from "../telegram/services.js";
-import { enqueueJobs, jobPayload, stillHeld, type JobInput } from "../scheduler/jobs.js";
+import { fanOutDeviation } from "../usecases/alerts.js";
+import { openFollowUpForGroup } from "../usecases/follow-up.js";
+import type { FanOut, JobAuditEvent } from "../usecases/jobs.js";
+import { jobPayload, stillHeld } from "../scheduler/jobs.js";
 import {
-  alertRecipients,
   JOB,
   lastFamilyAnswer,
   OPEN_STATUSES,
@@ -26,6 +25,7 @@ import {
   type SessionPayload,
 } from "../scheduler/planner.js";
 import { outboxHandlers } from "./outbox-handlers.js";
+import type { NotifyDeps } from "./ports.js";
 import { sessionDate, type AlertMessage } from "../scheduler/protocol.js";
 import { dayAt, formatDay, studyDay } from "../scheduler/zone.js";
 
@@ -49,12 +49,12 @@ export type Decision =
       notAfter?: Date;
       /** Makes no sound (an edit): quiet hours do not hold it back. */
       silent?: boolean;
-      /** Written with the job's completion, in the same transaction. */
-      record(tx: Tx, now: Date, delivered: number): Promise<void>;
+      /** The audit event written with the job's completion (in its transaction), if any. */
+      audit?(delivered: number): JobAuditEvent;
     }
-  | { kind: "fanout"; run(tx: Tx, now: Date): Promise<void> };
+  | { kind: "fanout"; run: FanOut };
 
-export type Handler = (s: Services, job: Job, now: Date) => Promise<Decision>;
+export type Handler = (s: NotifyDeps, job: Job, now: Date) => Promise<Decision>;
 
 const skip = (reason: string): Decision => ({ kind: "skip", reason });
 
@@ -93,8 +93,8 @@ const reminder: Handler = async (s, job, now) => {
     messages: accounts.map((a) => ({
       accountId: a.id,
       chatId: a.chatId!,
-      html: s.tr(localeOf(s, a), started ? "sched-reminder-unfinished" : "sched-reminder-start", {
-        title: t(instrument.title, localeOf(s, a)),
+      html: s.tr(s.localeOf(a), started ? "sched-reminder-unfinished" : "sched-reminder-start", {
+        title: t(instrument.title, s.localeOf(a)),
       }),
     })),
     async stillWanted() {
@@ -109,21 +109,17 @@ const reminder: Handler = async (s, job, now) => {
         (await stillHeld(s.db, job))
       );
     },
-    async record(tx, at, delivered) {
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "reminder.send",
-        entity: "ResponseSet",
-        entityId: responseSetId,
-        at,
-        data: { participant: code, instrument: rs.instrumentId, n, recipients: delivered },
-      });
-    },
+    audit: (delivered) => ({
+      action: "reminder.send",
+      entity: "ResponseSet",
+      entityId: responseSetId,
+      data: { participant: code, instrument: rs.instrumentId, n, recipients: delivered },
+    }),
   };
 };
 
 async function facilitatorFor(
-  s: Services,
+  s: NotifyDeps,
   accountId: number,
   session: { groupId: number; facilitatorAccountId: number | null },
 ) {
@@ -131,7 +127,7 @@ async function facilitatorFor(
   return still.find((a) => a.id === accountId) ?? null;
 }
 
-function sessionTitle(s: Services, number: number, locale: string): string {
+function sessionTitle(s: NotifyDeps, number: number, locale: string): string {
   const def = s.flows.study.sessions.find((x) => x.number === number);
   return def ? t(def.title, locale) : String(number);
 }
@@ -151,7 +147,7 @@ const sessionReminder: Handler = async (s, job, now) => {
   if (day.at <= now) return skip("session date passed");
   const account = await facilitatorFor(s, p.accountId, session);
   if (!account) return skip("no longer a facilitator of the group");
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const plannedOn = session.plannedOn;
   return {
     kind: "send",
@@ -179,16 +175,12 @@ const sessionReminder: Handler = async (s, job, now) => {
         (await stillHeld(s.db, job))
       );
     },
-    async record(tx, at, delivered) {
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "session.remind",
-        entity: "GroupSession",
-        entityId: session.id,
-        at,
-        data: { group: session.group.name, number: session.number, account: account.id, delivered },
-      });
-    },
+    audit: (delivered) => ({
+      action: "session.remind",
+      entity: "GroupSession",
+      entityId: session.id,
+      data: { group: session.group.name, number: session.number, account: account.id, delivered },
+    }),
   };
 };
 
@@ -203,7 +195,7 @@ const logOverdue: Handler = async (s, job) => {
   if (session.status === "closed") return skip("session logged");
   const account = await facilitatorFor(s, p.accountId, session);
   if (!account) return skip("no longer a facilitator of the group");
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const date = sessionDate(session);
   return {
     kind: "send",
@@ -227,16 +219,12 @@ const logOverdue: Handler = async (s, job) => {
       });
       return !!now2 && now2.status !== "closed" && (await stillHeld(s.db, job));
     },
-    async record(tx, at, delivered) {
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "session.log-overdue",
-        entity: "GroupSession",
-        entityId: session.id,
-        at,
-        data: { group: session.group.name, number: session.number, account: account.id, delivered },
-      });
-    },
+    audit: (delivered) => ({
+      action: "session.log-overdue",
+      entity: "GroupSession",
+      entityId: session.id,
+      data: { group: session.group.name, number: session.number, account: account.id, delivered },
+    }),
   };
 };
 
@@ -245,38 +233,12 @@ const logOverdue: Handler = async (s, job) => {
  * their own alert job (delivered and retried independently). Coordinators who opt in later are
  * not sent the history.
  */
-const deviation: Handler = async (s, job) => {
+const deviation: Handler = async (_s, job) => {
   const d = jobPayload<DeviationPayload>(job);
-  return {
-    kind: "fanout",
-    async run(tx, now) {
-      const recipients = await alertRecipients(tx);
-      await enqueueJobs(
-        tx,
-        recipients.map((a) => ({
-          kind: JOB.alert,
-          dueAt: now,
-          dedupeKey: `alert:${d.key}:${a.id}`,
-          payload: {
-            accountId: a.id,
-            deviation: d.key,
-            message: d.message,
-          } satisfies AlertPayload as unknown as Record<string, unknown>,
-        })),
-      );
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "alert.protocol",
-        entity: d.entity,
-        entityId: d.entityId,
-        at: now,
-        data: { check: d.check, key: d.key, ...d.facts, recipients: recipients.length },
-      });
-    },
-  };
+  return { kind: "fanout", run: (tx, now) => fanOutDeviation(tx, d, now) };
 };
 
-export function renderAlert(s: Services, m: AlertMessage, locale: string): string {
+export function renderAlert(s: NotifyDeps, m: AlertMessage, locale: string): string {
   const vars: Record<string, string | number> = { ...m.vars };
   if (m.instrumentId) {
     const ins = s.flows.instruments.get(m.instrumentId);
@@ -307,7 +269,7 @@ const alert: Handler = async (s, job) => {
       {
         accountId: account.id,
         chatId: account.chatId,
-        html: renderAlert(s, p.message, localeOf(s, account)),
+        html: renderAlert(s, p.message, s.localeOf(account)),
       },
     ],
     async stillWanted() {
@@ -316,16 +278,12 @@ const alert: Handler = async (s, job) => {
         (await stillHeld(s.db, job))
       );
     },
-    async record(tx, at) {
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "alert.send",
-        entity: "Account",
-        entityId: account.id,
-        at,
-        data: { deviation: p.deviation },
-      });
-    },
+    audit: () => ({
+      action: "alert.send",
+      entity: "Account",
+      entityId: account.id,
+      data: { deviation: p.deviation },
+    }),
   };
 };
 
@@ -350,8 +308,8 @@ const announce: Handler = async (s, job) => {
     messages: accounts.map((a) => ({
       accountId: a.id,
       chatId: a.chatId!,
-      html: s.tr(localeOf(s, a), "sched-reminder-start", {
-        title: t(instrument.title, localeOf(s, a)),
+      html: s.tr(s.localeOf(a), "sched-reminder-start", {
+        title: t(instrument.title, s.localeOf(a)),
       }),
     })),
     async stillWanted() {
@@ -361,16 +319,12 @@ const announce: Handler = async (s, job) => {
       });
       return now?.status === "consented" && (await stillHeld(s.db, job));
     },
-    async record(tx, at, delivered) {
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "questionnaire.announce",
-        entity: "Participant",
-        entityId: participantId,
-        at,
-        data: { participant: p.code, instrument: rs.instrumentId, recipients: delivered },
-      });
-    },
+    audit: (delivered) => ({
+      action: "questionnaire.announce",
+      entity: "Participant",
+      entityId: participantId,
+      data: { participant: p.code, instrument: rs.instrumentId, recipients: delivered },
+    }),
   };
 };
 
@@ -403,42 +357,7 @@ const openTimepoint: Handler = async (s, job, now) => {
   const group = session.group;
   return {
     kind: "fanout",
-    async run(tx, at) {
-      const members = await tx.participant.findMany({
-        where: { groupId: group.id },
-        select: { id: true, code: true },
-        orderBy: { id: "asc" },
-      });
-      const announce: JobInput[] = [];
-      let questionnaires = 0;
-      for (const m of members) {
-        const n = await openTimepointFor(tx, s.flows, m.id, tp.id, { kind: "system" });
-        questionnaires += n;
-        if (n > 0)
-          announce.push({
-            kind: JOB.announce,
-            dueAt: at,
-            // The key `circle timepoint open` uses: a family is told once however it was opened.
-            dedupeKey: `announce:${m.id}:${tp.id}`,
-            payload: { participantId: m.id },
-          });
-      }
-      await enqueueJobs(tx, announce);
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "timepoint.open",
-        entity: "Group",
-        entityId: group.id,
-        at,
-        data: {
-          group: group.name,
-          timepoint: tp.id,
-          members: members.length,
-          opened: announce.length,
-          questionnaires,
-        },
-      });
-    },
+    run: (tx, at) => openFollowUpForGroup(tx, s.flows, group, tp.id, at),
   };
 };
 

@@ -2,23 +2,26 @@
 // send time: the family still consented and its parent's account active, the questionnaire still
 // open, the facilitator still in the group, the rating still low. Texts, recipients and their
 // order are those Circle used when it sent these messages inline from the facilitator's update.
+// What the checks write (audit events, the alerts' jobs) is src/usecases/alerts.ts's.
 import type { Account } from "../generated/prisma/client.js";
-import type { Db, Tx } from "../db/client.js";
-import { audit } from "../store/audit.js";
-import { t, type Instrument, type Item } from "../study/model.js";
-import { continueQuestionnaires } from "../telegram/conversation/questionnaire.js";
+import type { Db } from "../db/client.js";
+import { t } from "../study/model.js";
+import { escapeHtml } from "../text/html.js";
 import { nextFamilyResponseSet } from "../usecases/assignments.js";
-import { escapeHtml } from "../telegram/html.js";
-import { localeOf, type Services } from "../telegram/services.js";
-import { childName, isMemberRating, isReflectionSet } from "../usecases/sessions.js";
-import { checkRating, divergence, ratingItems } from "../domain/satisfaction.js";
-import type { Decision, Handler } from "./handlers.js";
-import { enqueueJobs, jobPayload, stillHeld, type Job, type JobInput } from "../scheduler/jobs.js";
+import { checkSessionRating, flagDivergence } from "../usecases/alerts.js";
 import {
-  commentKey,
-  divergenceAlertKey,
-  divergenceKey,
-  lowRatingKey,
+  answerValues,
+  comments,
+  lowCheck,
+  memberRating,
+  sessionDivergence,
+  stillFacilitates,
+} from "../usecases/rating-facts.js";
+import { childName } from "../usecases/sessions.js";
+import type { Decision, Handler } from "./handlers.js";
+import type { NotifyDeps } from "./ports.js";
+import { jobPayload, stillHeld, type Job } from "../scheduler/jobs.js";
+import {
   OUTBOX,
   type DivergenceAlertPayload,
   type DivergencePayload,
@@ -30,7 +33,6 @@ import {
 
 const skip = (reason: string): Decision => ({ kind: "skip", reason });
 const OPEN = ["pending", "in_progress", "paused"];
-const nothingToRecord = async () => {};
 
 // ---------------------------------------------------------------------------------------------
 // Families
@@ -42,7 +44,7 @@ function parentOf(a: Account | null, participantId: number): a is Messageable {
 }
 
 /** Whether what the close gave this family is still waiting to be answered. */
-async function stillOpen(s: Services, p: SessionOverPayload): Promise<boolean> {
+async function stillOpen(s: NotifyDeps, p: SessionOverPayload): Promise<boolean> {
   if (p.reason === "group-end")
     return (await nextFamilyResponseSet(s.db, s.flows, p.participantId)) !== null;
   const n = await s.db.responseSet.count({
@@ -81,7 +83,7 @@ const sessionOver: Handler = async (s, job) => {
   const account = await s.db.account.findUnique({ where: { id: p.accountId } });
   if (!parentOf(account, p.participantId)) return skip("parent account no longer active");
   if (!(await stillOpen(s, p))) return skip("questionnaire no longer open");
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const head = s.tr(locale, p.reason === "session" ? "fam-session-over" : "fam-group-over", {
     number: p.number,
   });
@@ -96,7 +98,7 @@ const sessionOver: Handler = async (s, job) => {
           // The questionnaire's own first message (question or hand-off), from the account as it is now.
           deliver: async () => {
             const now = await s.db.account.findUnique({ where: { id: account.id } });
-            if (parentOf(now, p.participantId)) await continueQuestionnaires(s, now);
+            if (parentOf(now, p.participantId)) await s.showNextQuestion(now);
           },
         },
       ];
@@ -115,8 +117,8 @@ const sessionOver: Handler = async (s, job) => {
         (await stillHeld(s.db, job))
       );
     },
-    // Asking a family after a session was never audited (the questionnaires' assignment is).
-    record: nothingToRecord,
+    // No audit event: asking a family after a session was never audited (the questionnaires'
+    // assignment is).
   };
 };
 
@@ -135,206 +137,33 @@ const releaseQuestion: Handler = async (s, job) => {
         accountId: account.id,
         chatId,
         html: "",
-        deliver: () => s.messenger.stripButtons(chatId, p.messageId).then(() => {}),
+        deliver: () => s.outbound.stripButtons(chatId, p.messageId),
       },
     ],
     stillWanted: () => stillHeld(s.db, job),
-    record: nothingToRecord,
   };
 };
 
 // ---------------------------------------------------------------------------------------------
 // Facilitators
 
-/** The group's facilitators who can be messaged, in account order (who the alerts always went to). */
-async function groupFacilitators(db: Tx, groupId: number): Promise<Messageable[]> {
-  const rows = await db.groupFacilitator.findMany({
-    where: { groupId },
-    include: { account: true },
-    orderBy: { accountId: "asc" },
-  });
-  return rows.map((r) => r.account).filter(isMessageableFacilitator);
-}
-
-function isMessageableFacilitator(a: Account): a is Messageable {
-  return a.active && a.role === "facilitator" && !!a.chatId;
-}
-
-/** The facilitator still leads the group and can be messaged. */
-async function stillFacilitates(
-  db: Db,
-  accountId: number,
-  groupId: number,
-): Promise<Messageable | null> {
-  const link = await db.groupFacilitator.findUnique({
-    where: { groupId_accountId: { groupId, accountId } },
-    include: { account: true },
-  });
-  return link && isMessageableFacilitator(link.account) ? link.account : null;
-}
-
-async function answerValues(db: Tx, responseSetId: number): Promise<Map<string, number | null>> {
-  const rows = await db.answer.findMany({ where: { responseSetId } });
-  return new Map(rows.map((r) => [r.itemId, r.skipped ? null : r.value]));
-}
-
 function shortText(text: string, max = 48): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** A completed family rating, with what its alerts need; null when it no longer counts. */
-async function memberRating(s: Services, db: Tx, responseSetId: number) {
-  const rs = await db.responseSet.findUnique({
-    where: { id: responseSetId },
-    include: { participant: true, session: { include: { group: true } } },
-  });
-  if (!rs?.session || !rs.participant || rs.status !== "complete") return null;
-  if (!isMemberRating(s.flows, rs)) return null;
-  const instrument = s.flows.instruments.get(rs.instrumentId);
-  if (!instrument) return null;
-  return { rs, participant: rs.participant, session: rs.session, instrument };
-}
-
-function lowCheck(s: Services, instrument: Instrument, values: Map<string, number | null>) {
-  const items = ratingItems(instrument.items);
-  return items ? checkRating(items, values, s.flows.study.thresholds) : null;
-}
-
-/** The comments a family wrote for the group leader (the instrument's answered text items). */
-async function comments(db: Tx, instrument: Instrument, responseSetId: number) {
-  const textItems = new Set(instrument.items.filter((i) => i.type === "text").map((i) => i.id));
-  const answers = await db.answer.findMany({
-    where: { responseSetId, skipped: false, text: { not: null } },
-    orderBy: { id: "asc" },
-  });
-  return answers.filter((a) => textItems.has(a.itemId) && a.text).map((a) => a.text!);
-}
-
-/** The facilitator's own overall rating against the families' mean total, as the data stands. */
-async function sessionDivergence(s: Services, db: Tx, sessionId: number) {
-  const flows = s.flows;
-  const session = await db.groupSession.findUnique({
-    where: { id: sessionId },
-    include: { group: true },
-  });
-  if (!session) return null;
-  const refl = await db.responseSet.findFirst({
-    where: { sessionId, respondent: "facilitator", participantId: null, status: "complete" },
-  });
-  const reflIns = refl ? flows.instruments.get(refl.instrumentId) : undefined;
-  const overallItem = reflIns?.items.find((i) => i.id === "overall" && i.type !== "text");
-  if (!refl || !overallItem) return null;
-  const own = (await answerValues(db, refl.id)).get("overall");
-  if (own === undefined || own === null) return null;
-  const after = flows.study.assignments.afterSession;
-  const sets = await db.responseSet.findMany({
-    where: {
-      sessionId,
-      status: "complete",
-      OR: [
-        { respondent: "parent", instrumentId: { in: after.parent } },
-        { respondent: "child", instrumentId: { in: after.child } },
-      ],
-    },
-    orderBy: { id: "asc" },
-  });
-  const totals: number[] = [];
-  let maxTotal = 0;
-  for (const m of sets) {
-    const ins = flows.instruments.get(m.instrumentId);
-    const check = ins ? lowCheck(s, ins, await answerValues(db, m.id)) : null;
-    if (!check || check.total === null) continue;
-    totals.push(check.total);
-    maxTotal = check.max;
-  }
-  const [min, max] = scaleOf(overallItem);
-  // One member response is enough to flag: with groups of five or so, waiting for more would often
-  // mean never flagging. The message says on how many responses it rests.
-  const d = divergence(
-    { value: own, min, max },
-    totals,
-    maxTotal,
-    flows.study.thresholds.divergence,
-  );
-  if (!d) return null;
-  return { session, own, max, overallItem, totals, maxTotal, d };
-}
-
-function scaleOf(item: Item): [number, number] {
-  return item.type === "choice"
-    ? [Math.min(...item.options.map((o) => o.value)), Math.max(...item.options.map((o) => o.value))]
-    : [item.min ?? 0, item.max ?? 1];
-}
-
 /**
  * A completed family rating (or the facilitator's reflection): decided once per response set,
- * in one transaction with its audit events. A low rating is audited and each of the group's
- * facilitators gets an alert job, then each gets the family's comments; a divergence is
- * flagged once per session (its key), however many ratings find it.
+ * in one transaction with its audit events (src/usecases/alerts.ts).
  */
 const ratingCheck: Handler = async (s, job) => {
   const { responseSetId } = jobPayload<RatingCheckPayload>(job);
-  return {
-    kind: "fanout",
-    async run(tx, now) {
-      const rs = await tx.responseSet.findUnique({ where: { id: responseSetId } });
-      if (!rs || rs.sessionId === null || rs.status !== "complete") return;
-      const jobs: JobInput[] = [];
-      const rating = await memberRating(s, tx, responseSetId);
-      if (rating) {
-        const { session, participant, instrument } = rating;
-        const facilitators = await groupFacilitators(tx, session.groupId);
-        const check = lowCheck(s, instrument, await answerValues(tx, responseSetId));
-        if (check?.alert) {
-          await audit(tx, {
-            actor: { kind: "system" },
-            action: "alert.low-rating",
-            entity: "ResponseSet",
-            entityId: responseSetId,
-            at: now,
-            data: {
-              participant: participant.code,
-              group: session.group.name,
-              session: session.number,
-              total: check.total,
-              low: check.low,
-            },
-          });
-          for (const f of facilitators)
-            jobs.push(alertJob(OUTBOX.lowRating, lowRatingKey(responseSetId, f.id), now, f.id));
-        }
-        if ((await comments(tx, instrument, responseSetId)).length > 0)
-          for (const f of facilitators)
-            jobs.push(alertJob(OUTBOX.comment, commentKey(responseSetId, f.id), now, f.id));
-      }
-      if (rating || isReflectionSet(s.flows, rs)) {
-        const div = await sessionDivergence(s, tx, rs.sessionId);
-        if (div?.d.flagged)
-          jobs.push({
-            kind: OUTBOX.divergence,
-            dueAt: now,
-            dedupeKey: divergenceKey(rs.sessionId),
-            payload: { sessionId: rs.sessionId } satisfies DivergencePayload,
-          });
-      }
-      await enqueueJobs(tx, jobs);
-    },
-  };
-
-  function alertJob(kind: string, dedupeKey: string, now: Date, accountId: number): JobInput {
-    return {
-      kind,
-      dueAt: now,
-      dedupeKey,
-      payload: { responseSetId, accountId } satisfies RatingAlertPayload,
-    };
-  }
+  return { kind: "fanout", run: (tx, now) => checkSessionRating(tx, s.flows, responseSetId, now) };
 };
 
 /** Re-checks shared by a facilitator's copy of an alert about one family's rating. */
-async function ratingAlertTarget(s: Services, job: Job) {
+async function ratingAlertTarget(s: NotifyDeps, job: Job) {
   const p = jobPayload<RatingAlertPayload>(job);
-  const rating = await memberRating(s, s.db, p.responseSetId);
+  const rating = await memberRating(s.flows, s.db, p.responseSetId);
   if (!rating) return { skip: "rating gone" } as const;
   if (rating.participant.status !== "consented")
     return { skip: `participant ${rating.participant.status}` } as const;
@@ -358,10 +187,10 @@ const lowRating: Handler = async (s, job) => {
   if ("skip" in target) return skip(target.skip!);
   const { rating, account, wanted } = target;
   const { participant, session, instrument } = rating;
-  const check = lowCheck(s, instrument, await answerValues(s.db, rating.rs.id));
+  const check = lowCheck(s.flows, instrument, await answerValues(s.db, rating.rs.id));
   if (!check?.alert) return skip("the rating is no longer low");
   const th = s.flows.study.thresholds;
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const lows = check.low.map((l) => {
     const item = instrument.items.find((i) => i.id === l.itemId)!;
     return s.tr(locale, "fac-alert-low-item", {
@@ -388,7 +217,6 @@ const lowRating: Handler = async (s, job) => {
     kind: "send",
     messages: [{ accountId: account.id, chatId: account.chatId, html }],
     stillWanted: wanted,
-    record: nothingToRecord,
   };
 };
 
@@ -400,7 +228,7 @@ const comment: Handler = async (s, job) => {
   const { participant, session, instrument } = rating;
   const texts = await comments(s.db, instrument, rating.rs.id);
   if (texts.length === 0) return skip("no comment any more");
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const html = [
     s.tr(locale, "fac-family-comment", {
       child: await childName(s.db, account.id, participant.id, participant.code),
@@ -413,58 +241,25 @@ const comment: Handler = async (s, job) => {
     kind: "send",
     messages: [{ accountId: account.id, chatId: account.chatId, html }],
     stillWanted: wanted,
-    record: nothingToRecord,
   };
 };
 
 /** A session's ratings diverge from the facilitator's: audited once, then one alert per facilitator. */
 const divergenceFlag: Handler = async (s, job) => {
   const { sessionId } = jobPayload<DivergencePayload>(job);
-  return {
-    kind: "fanout",
-    async run(tx, now) {
-      const div = await sessionDivergence(s, tx, sessionId);
-      if (!div?.d.flagged) return;
-      const { session, d, own, totals } = div;
-      await audit(tx, {
-        actor: { kind: "system" },
-        action: "alert.divergence",
-        entity: "GroupSession",
-        entityId: session.id,
-        at: now,
-        data: {
-          group: session.group.name,
-          session: session.number,
-          facilitator: own,
-          membersMean: d.mean,
-          responses: totals.length,
-          diff: Number(d.diff.toFixed(3)),
-        },
-      });
-      const facilitators = await groupFacilitators(tx, session.groupId);
-      await enqueueJobs(
-        tx,
-        facilitators.map((f) => ({
-          kind: OUTBOX.divergenceAlert,
-          dueAt: now,
-          dedupeKey: divergenceAlertKey(session.id, f.id),
-          payload: { sessionId: session.id, accountId: f.id } satisfies DivergenceAlertPayload,
-        })),
-      );
-    },
-  };
+  return { kind: "fanout", run: (tx, now) => flagDivergence(tx, s.flows, sessionId, now) };
 };
 
 /** One facilitator's divergence alert, with the numbers as they stand when it is sent. */
 const divergenceAlert: Handler = async (s, job) => {
   const p = jobPayload<DivergenceAlertPayload>(job);
-  const div = await sessionDivergence(s, s.db, p.sessionId);
+  const div = await sessionDivergence(s.flows, s.db, p.sessionId);
   if (!div) return skip("nothing to compare any more");
   if (!div.d.flagged) return skip("the ratings no longer diverge");
   const { session, d, own, max, overallItem, totals, maxTotal } = div;
   const account = await stillFacilitates(s.db, p.accountId, session.groupId);
   if (!account) return skip("no longer a facilitator of the group");
-  const locale = localeOf(s, account);
+  const locale = s.localeOf(account);
   const option = overallItem.options.find((x) => x.value === own);
   const html = s.tr(
     locale,
@@ -489,7 +284,6 @@ const divergenceAlert: Handler = async (s, job) => {
         (await stillHeld(s.db, job))
       );
     },
-    record: nothingToRecord,
   };
 };
 

@@ -11,7 +11,7 @@ import { openDatabase, type Db } from "../db/client.js";
 import { loadFlows } from "../study/load.js";
 import { addParticipant } from "../usecases/participants.js";
 import { createInvite } from "../usecases/invites.js";
-import { importAnswers } from "../analysis/import.js";
+import { importAnswers } from "../usecases/import.js";
 import { startSandbox, type ChatEntry } from "./index.js";
 import { startBotProcess, stopBotProcess } from "../demo/bot-process.js";
 

@@ -52,6 +52,11 @@ export interface SandboxOptions {
   webhookRetryMs?: number;
   webhookMaxRetryMs?: number;
   webhookTimeoutMs?: number;
+  /**
+   * Webhook deliveries in flight at once (never more than the webhook's max_connections); one
+   * chat's updates still go one at a time, in order. Default 1: strictly one after the other.
+   */
+  webhookConnections?: number;
 }
 
 export interface CreateUserOptions {
@@ -129,6 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       webhookRetryMs: options.webhookRetryMs ?? 200,
       webhookMaxRetryMs: options.webhookMaxRetryMs ?? 5_000,
       webhookTimeoutMs: options.webhookTimeoutMs ?? 10_000,
+      webhookConnections: options.webhookConnections ?? 1,
     },
     onWebhookReply: async (method, params) => {
       await invoke(method, params);

@@ -8,8 +8,9 @@
 //
 // A webhook gets one update per POST, in order, with the X-Telegram-Bot-Api-Secret-Token header;
 // an update stays queued until the endpoint answers 2xx, and failed deliveries are retried with
-// a growing delay. (Telegram delivers on up to max_connections connections; the sandbox uses one,
-// which keeps the order per chat that Telegram also keeps.)
+// a growing delay. Telegram delivers on up to max_connections connections; the sandbox uses one
+// unless started with `webhookConnections` (then up to that many, never two of one chat at once:
+// a chat's updates keep their order).
 import type { Update } from "grammy/types";
 import { errors } from "./errors.js";
 import type { SandboxEvent } from "./state.js";
@@ -52,6 +53,8 @@ export interface UpdateQueueOptions {
   webhookRetryMs: number;
   webhookMaxRetryMs: number;
   webhookTimeoutMs: number;
+  /** Deliveries in flight at once (capped by the webhook's max_connections). */
+  webhookConnections: number;
   onChange(event: SandboxEvent): void;
   /** A webhook answered with a method call in its body (a "webhook reply"). */
   onWebhookReply(method: string, params: Record<string, unknown>): Promise<void>;
@@ -65,7 +68,8 @@ export interface WebhookSettings {
 
 interface Webhook extends WebhookSettings {
   generation: number;
-  inFlight: boolean;
+  /** Updates being delivered now, with the chat each belongs to. */
+  inFlight: Map<number, string>;
   retryTimer?: NodeJS.Timeout;
   failures: number;
   lastErrorDate?: number;
@@ -192,7 +196,12 @@ export class UpdateQueue {
     this.endPoll(errors.terminatedBySetWebhook());
     this.closeWebhook();
     if (options.dropPendingUpdates) this.pending = [];
-    this.webhook = { ...settings, generation: ++this.generation, inFlight: false, failures: 0 };
+    this.webhook = {
+      ...settings,
+      generation: ++this.generation,
+      inFlight: new Map(),
+      failures: 0,
+    };
     this.kickWebhook();
     return "Webhook was set";
   }
@@ -237,10 +246,19 @@ export class UpdateQueue {
 
   private kickWebhook(): void {
     const hook = this.webhook;
-    const next = this.pending[0];
-    if (!hook || this.stopped || hook.inFlight || hook.retryTimer || !next) return;
-    hook.inFlight = true;
-    void this.deliver(hook, next);
+    if (!hook || this.stopped || hook.retryTimer) return;
+    const connections = Math.min(this.options.webhookConnections, hook.maxConnections);
+    const busy = new Set(hook.inFlight.values());
+    for (const update of this.pending) {
+      if (hook.inFlight.size >= connections) return;
+      if (hook.inFlight.has(update.update_id)) continue;
+      const chat = chatOf(update);
+      // A chat's later update waits for its earlier one (whether that is in flight or waiting).
+      if (busy.has(chat)) continue;
+      busy.add(chat);
+      hook.inFlight.set(update.update_id, chat);
+      void this.deliver(hook, update);
+    }
   }
 
   private async deliver(hook: Webhook, update: Update): Promise<void> {
@@ -265,7 +283,7 @@ export class UpdateQueue {
     } catch (error) {
       failure = describeFetchError(error);
     }
-    hook.inFlight = false;
+    hook.inFlight.delete(update.update_id);
     if (failure && (this.webhook !== hook || this.stopped)) {
       // Replaced or deleted meanwhile: the update stays queued for whoever reads next.
       this.kickWebhook();
@@ -280,10 +298,11 @@ export class UpdateQueue {
         this.options.webhookRetryMs * 2 ** (hook.failures - 1),
         this.options.webhookMaxRetryMs,
       );
-      hook.retryTimer = setTimeout(() => {
-        hook.retryTimer = undefined;
-        this.kickWebhook();
-      }, delay);
+      if (!hook.retryTimer)
+        hook.retryTimer = setTimeout(() => {
+          hook.retryTimer = undefined;
+          this.kickWebhook();
+        }, delay);
       return;
     }
     hook.failures = 0;
@@ -295,6 +314,21 @@ export class UpdateQueue {
     }
     this.kickWebhook();
   }
+}
+
+/** The chat an update belongs to (its sender's id for chat-less updates). */
+function chatOf(update: Update): string {
+  const u = update as unknown as Record<
+    string,
+    | { chat?: { id: number }; from?: { id: number }; message?: { chat?: { id: number } } }
+    | undefined
+  >;
+  for (const payload of Object.values(u)) {
+    if (!payload || typeof payload !== "object") continue;
+    const id = payload.chat?.id ?? payload.message?.chat?.id ?? payload.from?.id;
+    if (id !== undefined) return String(id);
+  }
+  return `update:${update.update_id}`;
 }
 
 function parseJson(text: string): unknown {

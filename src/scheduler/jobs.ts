@@ -1,8 +1,9 @@
 // The durable job table. A job is a row with a due time; the process that claims it holds a
 // lease (lockedUntil) that doubles as its fencing token: finishing a job only works while the
 // lease is still the one that was claimed, and a crashed process's lease simply runs out.
-import { Prisma, type Job } from "../generated/prisma/client.js";
+import type { Job } from "../generated/prisma/client.js";
 import type { Db, Tx } from "../db/client.js";
+import { claimDueJobRows, insertJobsSkippingDuplicates } from "../store/jobs.js";
 
 export type { Job };
 
@@ -69,21 +70,14 @@ export async function enqueueJobs(db: Tx, inputs: JobInput[]): Promise<number> {
     existing.add(input.dedupeKey);
     fresh.push(input);
   }
-  // Many rows per statement (a first planning pass over a large study enqueues thousands);
-  // ON CONFLICT keeps it idempotent when another process enqueued the same key meanwhile.
-  const now = new Date();
-  for (let i = 0; i < fresh.length; i += 150) {
-    const rows = fresh
-      .slice(i, i + 150)
-      .map(
-        (j) =>
-          Prisma.sql`(${j.kind}, ${j.dueAt}, ${JSON.stringify(j.payload ?? {})}, ${j.dedupeKey}, ${now})`,
-      );
-    created +=
-      await db.$executeRaw`INSERT INTO "Job" ("kind", "dueAt", "payload", "dedupeKey", "createdAt")
-      VALUES ${Prisma.join(rows)} ON CONFLICT ("dedupeKey") DO NOTHING`;
-  }
-  return created;
+  // Many rows per statement; a key another process enqueued since the read above is skipped.
+  const rows = fresh.map((j) => ({
+    kind: j.kind,
+    dueAt: j.dueAt,
+    payload: JSON.stringify(j.payload ?? {}),
+    dedupeKey: j.dedupeKey ?? null,
+  }));
+  return created + (await insertJobsSkippingDuplicates(db, rows, new Date()));
 }
 
 export function jobPayload<T>(job: Job): T {
@@ -91,9 +85,9 @@ export function jobPayload<T>(job: Job): T {
 }
 
 /**
- * Claims up to `limit` due jobs, oldest due first, in one UPDATE … RETURNING statement: SQLite
- * runs it atomically, so two processes never hold the same job. The claim counts as an attempt,
- * so a job that crashes its process every time is given up after MAX_ATTEMPTS.
+ * Claims up to `limit` due jobs, oldest due first, in one atomic statement (src/store/jobs.ts):
+ * two processes never hold the same job. The claim counts as an attempt, so a job that crashes
+ * its process every time is given up after MAX_ATTEMPTS.
  */
 export async function claimDueJobs(
   db: Db,
@@ -101,20 +95,7 @@ export async function claimDueJobs(
   limit: number,
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<Job[]> {
-  const lockedUntil = new Date(now.getTime() + leaseMs);
-  const rows = await db.$queryRaw<{ id: number }[]>`
-    UPDATE "Job" SET "lockedUntil" = ${lockedUntil}, "attempts" = "attempts" + 1
-    WHERE "id" IN (
-      SELECT "id" FROM "Job"
-      WHERE "doneAt" IS NULL AND "dueAt" <= ${now} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${now})
-      ORDER BY "dueAt", "id" LIMIT ${limit}
-    )
-    RETURNING "id"`;
-  if (rows.length === 0) return [];
-  const jobs = await db.job.findMany({
-    where: { id: { in: rows.map((r) => Number(r.id)) } },
-    orderBy: [{ dueAt: "asc" }, { id: "asc" }],
-  });
+  const jobs = await claimDueJobRows(db, now, new Date(now.getTime() + leaseMs), limit);
   const claimed: Job[] = [];
   for (const job of jobs) {
     if (job.attempts > MAX_ATTEMPTS) {

@@ -1,16 +1,17 @@
 // The scheduler: a polling loop over the durable job table, no timers inside any state machine.
 // Each tick plans jobs from the data, claims what is due, decides each job's fate in due order,
 // then sends through the pacer and records each outcome. A restart loses nothing: whatever was
-// not finished is still in the table, and a crashed claim expires.
+// not finished is still in the table, and a crashed claim expires. The loop writes nothing of its
+// own beyond a job's state: what a completed job records commits through src/usecases/jobs.ts.
 import type { Job } from "../generated/prisma/client.js";
-import type { Services } from "../telegram/services.js";
-import { errMessage } from "../telegram/services.js";
+import { errMessage } from "../errors.js";
 import { systemClock, type Clock } from "./clock.js";
 import { handlers, type Decision, type OutMessage } from "../notify/handlers.js";
+import type { NotifyDeps } from "../notify/ports.js";
+import { completeDelivered, completeFanOut } from "../usecases/jobs.js";
 import {
   abandonJob,
   claimDueJobs,
-  completeJob,
   DEFAULT_LEASE_MS,
   failJob,
   releaseJob,
@@ -55,7 +56,7 @@ function undeliverable(e: unknown): boolean {
 
 type Prepared = { job: Job; decision: Extract<Decision, { kind: "send" }> };
 
-export async function tick(s: Services, opts: TickOptions): Promise<TickReport> {
+export async function tick(s: NotifyDeps, opts: TickOptions): Promise<TickReport> {
   const report: TickReport = {
     planned: 0,
     claimed: 0,
@@ -107,15 +108,10 @@ export async function tick(s: Services, opts: TickOptions): Promise<TickReport> 
       } else if (d.kind === "reschedule") {
         await rescheduleJob(s.db, job, d.dueAt);
         report.rescheduled++;
-      } else {
-        await s.db.$transaction(async (tx) => {
-          await d.run(tx, now);
-          if (!(await completeJob(tx, job, now))) throw new LeaseLost();
-        });
+      } else if (await completeFanOut(s.db, job, now, d.run)) {
         report.sent++;
       }
     } catch (e) {
-      if (e instanceof LeaseLost) continue;
       report.failed++;
       s.logger.error({ job: job.id, kind: job.kind, err: errMessage(e) }, "scheduled job failed");
       await failJob(s.db, job, s.now(), errMessage(e));
@@ -127,8 +123,6 @@ export async function tick(s: Services, opts: TickOptions): Promise<TickReport> 
   await Promise.all(sends.map((p) => deliver(s, opts.pacer, p, report, write)));
   return report;
 }
-
-class LeaseLost extends Error {}
 
 type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
 
@@ -142,7 +136,7 @@ function serial(): Serial {
 }
 
 async function deliver(
-  s: Services,
+  s: NotifyDeps,
   pacer: SendPacer,
   { job, decision }: Prepared,
   report: TickReport,
@@ -166,11 +160,7 @@ async function deliver(
       // Part of it went out already (a family told, its first question not yet): done, so a
       // restart does not send that part twice; the rest follows the family's next message.
       if (delivered > 0) {
-        await write(() =>
-          s.db.$transaction(async (tx) => {
-            if (await completeJob(tx, job, now)) await decision.record(tx, now, delivered);
-          }),
-        );
+        await write(() => completeDelivered(s.db, job, now, decision.audit?.(delivered) ?? null));
         report.sent++;
         return;
       }
@@ -220,20 +210,16 @@ async function deliver(
     report.skipped++;
     return;
   }
-  await write(() =>
-    s.db.$transaction(async (tx) => {
-      if (!(await completeJob(tx, job, now))) {
-        s.logger.warn({ job: job.id, kind: job.kind }, "job lease was lost while sending");
-        return;
-      }
-      await decision.record(tx, now, delivered);
-    }),
+  const completed = await write(() =>
+    completeDelivered(s.db, job, now, decision.audit?.(delivered) ?? null),
   );
+  if (!completed)
+    s.logger.warn({ job: job.id, kind: job.kind }, "job lease was lost while sending");
   report.sent++;
 }
 
 async function sendOne(
-  s: Services,
+  s: NotifyDeps,
   pacer: SendPacer,
   m: OutMessage,
   decision: Prepared["decision"],
@@ -243,7 +229,7 @@ async function sendOne(
       // The last word on "still wanted" is right before the API call: a withdrawal stops it.
       if (!(await decision.stillWanted())) return "dropped" as const;
       if (m.deliver) await m.deliver();
-      else await s.messenger.send(m.chatId, m.html);
+      else await s.outbound.send(m.chatId, m.html);
       return "sent" as const;
     });
   } catch (e) {
@@ -267,6 +253,8 @@ export interface SchedulerOptions {
   planEveryMs?: number;
   clock?: Clock;
   pacer?: SendPacer;
+  /** How long a claim holds a job (DEFAULT_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /**
@@ -274,7 +262,7 @@ export interface SchedulerOptions {
  * (wakeOutbox after its commit) cuts the wait short: it is claimed at once, without a planning
  * pass unless one is due anyway. A wake during a tick makes the loop go again right after it.
  */
-export function startScheduler(s: Services, opts: SchedulerOptions = {}): SchedulerHandle {
+export function startScheduler(s: NotifyDeps, opts: SchedulerOptions = {}): SchedulerHandle {
   assertTimeZone(s.config.QUIET_HOURS_TZ);
   const pollMs = opts.pollMs ?? s.config.SCHEDULER_POLL_MS;
   const planEveryMs = opts.planEveryMs ?? Math.max(pollMs, 60_000);
@@ -297,7 +285,7 @@ export function startScheduler(s: Services, opts: SchedulerOptions = {}): Schedu
       const plan = clock.now() - lastPlan >= planEveryMs;
       if (plan) lastPlan = clock.now();
       let claimed = 0;
-      await tick(s, { pacer, plan }).then(
+      await tick(s, { pacer, plan, leaseMs: opts.leaseMs }).then(
         (r) => {
           claimed = r.claimed;
           if (r.planned || r.claimed) s.logger.debug({ ...r }, "scheduler tick");

@@ -4,7 +4,7 @@
 import type { Job, ResponseSet } from "../generated/prisma/client.js";
 import type { Tx } from "../db/client.js";
 import { firstToAsk } from "../usecases/assignments.js";
-import type { Services } from "../telegram/services.js";
+import type { PlanDeps } from "../notify/ports.js";
 import {
   existingJobKeys,
   jobKeysWithPrefix,
@@ -142,7 +142,7 @@ export async function alertRecipients(db: Tx) {
  * of every family a reminder can reach, the reminder jobs so far, and (only for families that may
  * get a new reminder) the time of their last answer.
  */
-async function planReminders(s: Services): Promise<JobInput[]> {
+async function planReminders(s: PlanDeps): Promise<JobInput[]> {
   const max = s.config.REMINDER_MAX;
   if (max <= 0) return [];
   // Remind about what /resume would show next, so one family gets one reminder at a time.
@@ -203,7 +203,7 @@ export function sessionReminderDueAt(plannedOn: Date, timeZone: string): Date {
     : new Date(plannedOn.getTime() - 24 * HOUR);
 }
 
-async function planSessions(s: Services, now: Date): Promise<JobInput[]> {
+async function planSessions(s: PlanDeps, now: Date): Promise<JobInput[]> {
   const tz = s.config.QUIET_HOURS_TZ;
   const sessions = await s.db.groupSession.findMany({
     where: { status: { not: "closed" } },
@@ -252,7 +252,7 @@ async function planSessions(s: Services, now: Date): Promise<JobInput[]> {
  * the others when the session closed. One job per group and timepoint, due at local midnight of
  * the day the window opens, for every group whose last session is closed.
  */
-async function planTimepointOpenings(s: Services): Promise<JobInput[]> {
+async function planTimepointOpenings(s: PlanDeps): Promise<JobInput[]> {
   const later = s.flows.study.timepoints.filter(
     (tp) => tp.window.anchor === "last-session" && tp.window.openDays > 0,
   );
@@ -314,7 +314,7 @@ async function sessionFacilitatorsOf(
  * would lose it. One statement over the last day's completed sets (older ones are not alerted
  * about after the fact); the dedupe key makes a check already enqueued a no-op.
  */
-async function planRatingChecks(s: Services, now: Date): Promise<JobInput[]> {
+async function planRatingChecks(s: PlanDeps, now: Date): Promise<JobInput[]> {
   const after = s.flows.study.assignments.afterSession;
   const sets = await s.db.responseSet.findMany({
     where: {
@@ -334,7 +334,7 @@ async function planRatingChecks(s: Services, now: Date): Promise<JobInput[]> {
 }
 
 /** One planning pass. Returns how many new jobs it enqueued. */
-export async function planJobs(s: Services, now: Date): Promise<number> {
+export async function planJobs(s: PlanDeps, now: Date): Promise<number> {
   const flagged = new Set(
     (await jobKeysWithPrefix(s.db, "deviation:")).map((k) => k.slice("deviation:".length)),
   );

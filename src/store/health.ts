@@ -2,7 +2,8 @@
 // migration, and how deep is the scheduler's queue. Through the Prisma client and one portable
 // query (`_prisma_migrations` has the same shape on SQLite and PostgreSQL).
 import type { Db } from "../db/client.js";
-import { APPLIED_MIGRATIONS_SQL, compareMigrations } from "../db/status.js";
+import { engineOf } from "../db/client.js";
+import { APPLIED_MIGRATIONS_SQL, committedMigrations, compareMigrations } from "../db/status.js";
 
 export interface Health {
   /** Database reachable and migrations current (the queue is reported, not judged). */
@@ -33,7 +34,10 @@ export async function checkHealth(db: Db, now: Date, timeoutMs = 5_000): Promise
     return await withTimeout(
       (async (): Promise<Health> => {
         const rows = await db.$queryRawUnsafe<{ name: string }[]>(APPLIED_MIGRATIONS_SQL);
-        const m = compareMigrations(rows.map((r) => r.name));
+        const m = compareMigrations(
+          rows.map((r) => r.name),
+          committedMigrations(engineOf(db)),
+        );
         const where = { doneAt: null, dueAt: { lte: now } };
         const [due, oldest] = await Promise.all([
           db.job.count({ where }),

@@ -1,42 +1,24 @@
-// The scheduler's planning reads, as prepared SQLite statements on the bot's own connection (and
-// under its lock). The planner runs every minute over the whole study; through Prisma a
-// 5,000-family pass materialised ~25,000 objects and took seconds, here it reads compact rows in
-// a few milliseconds. Each function returns plain values, the same facts Prisma would return.
-import type BetterSqlite3 from "better-sqlite3";
-import { rawConnection, type Db } from "../db/client.js";
+// The scheduler's planning reads, as prepared statements (src/store/sql.ts: on SQLite on the bot's
+// own connection, on PostgreSQL on the pool). The planner runs every minute over the whole study;
+// through Prisma a 5,000-family pass materialised ~25,000 objects and took seconds, here it reads
+// compact rows in a few milliseconds. Each function returns plain values, the same facts Prisma
+// would return.
+import { engineOf, type Db } from "../db/client.js";
+import { boolOf, dateOf, dollarPlaceholders, queryRows, type Statement } from "./sql.js";
 
-/** A DateTime column as Prisma's SQLite adapter writes it (ISO 8601), or SQLite's own default. */
-export function sqliteDate(v: unknown): Date | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === "number" || typeof v === "bigint") return new Date(Number(v));
-  const s = String(v);
-  // CURRENT_TIMESTAMP: "YYYY-MM-DD HH:MM:SS" in UTC, without a zone.
-  return new Date(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(s) ? `${s.replace(" ", "T")}Z` : s);
-}
+const all = <T>(db: Db, sql: Statement, ...params: unknown[]): Promise<T[]> =>
+  queryRows<T>(db, sql, params);
 
-type Raw = { raw: BetterSqlite3.Database; run<T>(fn: () => Promise<T>): Promise<T> };
-
-function connection(db: Db): Raw {
-  const c = rawConnection(db);
-  if (!c) throw new Error("the scheduler's reads need a database opened by openDatabase");
-  return c;
-}
-
-const statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
-
-/** Runs a prepared (and cached) statement under the connection's lock; plain numbers, not BigInt. */
-async function all<T>(db: Db, sql: string, ...params: unknown[]): Promise<T[]> {
-  const c = connection(db);
-  let cache = statements.get(c.raw);
-  if (!cache) statements.set(c.raw, (cache = new Map()));
-  let stmt = cache.get(sql);
-  if (!stmt) {
-    stmt = c.raw.prepare(sql).safeIntegers(false);
-    cache.set(sql, stmt);
-  }
-  const s = stmt;
-  return c.run(() => Promise.resolve(s.all(...params) as T[]));
-}
+/**
+ * A statement with `IN (<json list>)`: a list of any length as one parameter (a JSON array), read
+ * by SQLite's json_each and PostgreSQL's json_array_elements_text.
+ */
+const withJsonList = (sql: string, type: "int" | "text"): Statement => ({
+  sqlite: sql.replace("<json list>", "SELECT value FROM json_each(?)"),
+  postgres: dollarPlaceholders(
+    sql.replace("<json list>", `SELECT (json_array_elements_text(?::json))::${type}`),
+  ),
+});
 
 export interface OpenFamilySet {
   id: number;
@@ -55,15 +37,15 @@ export interface OpenFamilySet {
 export async function openFamilySets(db: Db): Promise<OpenFamilySet[]> {
   const rows = await all<Record<string, unknown>>(
     db,
-    `SELECT rs."id" AS id, rs."participantId" AS participantId, rs."slot" AS slot,
-            rs."respondent" AS respondent, rs."status" AS status,
-            rs."createdAt" AS createdAt, rs."startedAt" AS startedAt
+    `SELECT rs."id" AS "id", rs."participantId" AS "participantId", rs."slot" AS "slot",
+            rs."respondent" AS "respondent", rs."status" AS "status",
+            rs."createdAt" AS "createdAt", rs."startedAt" AS "startedAt"
        FROM "ResponseSet" rs JOIN "Participant" p ON p."id" = rs."participantId"
       WHERE rs."status" <> 'complete' AND rs."respondent" IN ('parent', 'child')
         AND p."status" = 'consented'
         AND EXISTS (SELECT 1 FROM "Account" a
                      WHERE a."participantId" = p."id" AND a."role" = 'parent'
-                       AND a."active" = 1 AND a."chatId" IS NOT NULL)
+                       AND a."active" = TRUE AND a."chatId" IS NOT NULL)
       ORDER BY rs."id"`,
   );
   return rows.map((r) => ({
@@ -72,8 +54,8 @@ export async function openFamilySets(db: Db): Promise<OpenFamilySet[]> {
     slot: String(r.slot),
     respondent: String(r.respondent),
     status: String(r.status),
-    createdAt: sqliteDate(r.createdAt)!,
-    startedAt: sqliteDate(r.startedAt),
+    createdAt: dateOf(r.createdAt)!,
+    startedAt: dateOf(r.startedAt),
   }));
 }
 
@@ -88,14 +70,14 @@ export interface JobFacts {
 export async function jobsOfKind(db: Db, kind: string): Promise<JobFacts[]> {
   const rows = await all<Record<string, unknown>>(
     db,
-    `SELECT "id" AS id, "dedupeKey" AS dedupeKey, "doneAt" AS doneAt, "lastError" AS lastError
+    `SELECT "id" AS "id", "dedupeKey" AS "dedupeKey", "doneAt" AS "doneAt", "lastError" AS "lastError"
        FROM "Job" WHERE "kind" = ? ORDER BY "id"`,
     kind,
   );
   return rows.map((r) => ({
     id: Number(r.id),
     dedupeKey: r.dedupeKey === null ? null : String(r.dedupeKey),
-    doneAt: sqliteDate(r.doneAt),
+    doneAt: dateOf(r.doneAt),
     lastError: r.lastError === null ? null : String(r.lastError),
   }));
 }
@@ -106,18 +88,21 @@ export async function lastFamilyAnswers(
   participantIds: readonly number[],
 ): Promise<Map<number, Date>> {
   const out = new Map<number, Date>();
-  // json_each keeps it one statement with one parameter, whatever the number of families.
+  // One statement with one parameter, whatever the number of families.
   const rows = await all<{ participantId: number; last: string | null }>(
     db,
-    `SELECT rs."participantId" AS participantId, MAX(a."answeredAt") AS last
-       FROM "ResponseSet" rs JOIN "Answer" a ON a."responseSetId" = rs."id"
-      WHERE rs."respondent" IN ('parent', 'child')
-        AND rs."participantId" IN (SELECT value FROM json_each(?))
-      GROUP BY rs."participantId"`,
+    withJsonList(
+      `SELECT rs."participantId" AS "participantId", MAX(a."answeredAt") AS "last"
+         FROM "ResponseSet" rs JOIN "Answer" a ON a."responseSetId" = rs."id"
+        WHERE rs."respondent" IN ('parent', 'child')
+          AND rs."participantId" IN (<json list>)
+        GROUP BY rs."participantId"`,
+      "int",
+    ),
     JSON.stringify(participantIds),
   );
   for (const r of rows) {
-    const at = sqliteDate(r.last);
+    const at = dateOf(r.last);
     if (at) out.set(Number(r.participantId), at);
   }
   return out;
@@ -135,9 +120,9 @@ export interface StartedTimepointSet {
 export async function startedTimepointSets(db: Db): Promise<StartedTimepointSet[]> {
   const rows = await all<Record<string, unknown>>(
     db,
-    `SELECT rs."id" AS id, rs."timepoint" AS timepoint, rs."instrumentId" AS instrumentId,
-            rs."startedAt" AS startedAt, p."id" AS participantId, p."code" AS code,
-            p."enrolledAt" AS enrolledAt, p."groupId" AS groupId
+    `SELECT rs."id" AS "id", rs."timepoint" AS "timepoint", rs."instrumentId" AS "instrumentId",
+            rs."startedAt" AS "startedAt", p."id" AS "participantId", p."code" AS "code",
+            p."enrolledAt" AS "enrolledAt", p."groupId" AS "groupId"
        FROM "ResponseSet" rs JOIN "Participant" p ON p."id" = rs."participantId"
       WHERE rs."startedAt" IS NOT NULL AND rs."timepoint" IS NOT NULL
       ORDER BY rs."id"`,
@@ -146,11 +131,11 @@ export async function startedTimepointSets(db: Db): Promise<StartedTimepointSet[
     id: Number(r.id),
     timepoint: String(r.timepoint),
     instrumentId: String(r.instrumentId),
-    startedAt: sqliteDate(r.startedAt)!,
+    startedAt: dateOf(r.startedAt)!,
     participant: {
       id: Number(r.participantId),
       code: String(r.code),
-      enrolledAt: sqliteDate(r.enrolledAt)!,
+      enrolledAt: dateOf(r.enrolledAt)!,
       groupId: r.groupId === null ? null : Number(r.groupId),
     },
   }));
@@ -161,7 +146,10 @@ export async function existingJobKeys(db: Db, keys: readonly string[]): Promise<
   if (keys.length === 0) return new Set();
   const rows = await all<{ dedupeKey: string }>(
     db,
-    `SELECT "dedupeKey" AS dedupeKey FROM "Job" WHERE "dedupeKey" IN (SELECT value FROM json_each(?))`,
+    withJsonList(
+      `SELECT "dedupeKey" AS "dedupeKey" FROM "Job" WHERE "dedupeKey" IN (<json list>)`,
+      "text",
+    ),
     JSON.stringify(keys),
   );
   return new Set(rows.map((r) => r.dedupeKey));
@@ -169,14 +157,23 @@ export async function existingJobKeys(db: Db, keys: readonly string[]): Promise<
 
 /** Every dedupe key that starts with `prefix` (a range scan of the unique index). */
 export async function jobKeysWithPrefix(db: Db, prefix: string): Promise<string[]> {
-  // The smallest string above every key with this prefix: the prefix with its last char bumped.
+  // SQLite compares text bytewise: the keys from the prefix up to the smallest string above every
+  // key with it (the prefix with its last char bumped). PostgreSQL compares by the database's
+  // collation, where that range is not the prefix's keys: starts_with says exactly what is meant.
   const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-  const rows = await all<{ dedupeKey: string }>(
-    db,
-    `SELECT "dedupeKey" AS dedupeKey FROM "Job" WHERE "dedupeKey" >= ? AND "dedupeKey" < ?`,
-    prefix,
-    end,
-  );
+  const rows =
+    engineOf(db) === "postgres"
+      ? await all<{ dedupeKey: string }>(
+          db,
+          `SELECT "dedupeKey" AS "dedupeKey" FROM "Job" WHERE starts_with("dedupeKey", ?)`,
+          prefix,
+        )
+      : await all<{ dedupeKey: string }>(
+          db,
+          `SELECT "dedupeKey" AS "dedupeKey" FROM "Job" WHERE "dedupeKey" >= ? AND "dedupeKey" < ?`,
+          prefix,
+          end,
+        );
   return rows.map((r) => r.dedupeKey);
 }
 
@@ -199,7 +196,7 @@ export async function consentFacts(db: Db): Promise<ConsentFacts[]> {
   const byId = new Map<number, ConsentFacts>();
   for (const p of await all<{ id: number; code: string; status: string }>(
     db,
-    `SELECT "id" AS id, "code" AS code, "status" AS status FROM "Participant" ORDER BY "id"`,
+    `SELECT "id" AS "id", "code" AS "code", "status" AS "status" FROM "Participant" ORDER BY "id"`,
   ))
     byId.set(p.id, {
       id: p.id,
@@ -213,31 +210,31 @@ export async function consentFacts(db: Db): Promise<ConsentFacts[]> {
     });
   for (const c of await all<{ participantId: number; kind: string; decision: string }>(
     db,
-    `SELECT "participantId" AS participantId, "kind" AS kind, "decision" AS decision FROM "Consent" ORDER BY "id"`,
+    `SELECT "participantId" AS "participantId", "kind" AS "kind", "decision" AS "decision" FROM "Consent" ORDER BY "id"`,
   ))
     byId.get(c.participantId)?.consents.push({ kind: c.kind, decision: c.decision });
   for (const r of await all<{ participantId: number; hasAnswers: number; viaBot: number }>(
     db,
-    `SELECT rs."participantId" AS participantId,
-            MAX(EXISTS (SELECT 1 FROM "Answer" a WHERE a."responseSetId" = rs."id")) AS hasAnswers,
-            MAX(EXISTS (SELECT 1 FROM "Answer" a WHERE a."responseSetId" = rs."id" AND a."source" = 'telegram')) AS viaBot
+    `SELECT rs."participantId" AS "participantId",
+            MAX(CASE WHEN EXISTS (SELECT 1 FROM "Answer" a WHERE a."responseSetId" = rs."id") THEN 1 ELSE 0 END) AS "hasAnswers",
+            MAX(CASE WHEN EXISTS (SELECT 1 FROM "Answer" a WHERE a."responseSetId" = rs."id" AND a."source" = 'telegram') THEN 1 ELSE 0 END) AS "viaBot"
        FROM "ResponseSet" rs WHERE rs."participantId" IS NOT NULL GROUP BY rs."participantId"`,
   )) {
     const p = byId.get(r.participantId);
     if (!p) continue;
-    p.hasAnswers = r.hasAnswers === 1;
-    p.viaBot = r.viaBot === 1;
+    p.hasAnswers = boolOf(r.hasAnswers);
+    p.viaBot = boolOf(r.viaBot);
   }
   for (const r of await all<{ participantId: number; n: number }>(
     db,
-    `SELECT "participantId" AS participantId, COUNT(*) AS n FROM "Observation" WHERE "skipped" = 0 GROUP BY "participantId"`,
+    `SELECT "participantId" AS "participantId", COUNT(*) AS "n" FROM "Observation" WHERE "skipped" = FALSE GROUP BY "participantId"`,
   )) {
     const p = byId.get(r.participantId);
     if (p) p.observations = r.n;
   }
   for (const r of await all<{ participantId: number; n: number }>(
     db,
-    `SELECT "participantId" AS participantId, COUNT(*) AS n FROM "Note" GROUP BY "participantId"`,
+    `SELECT "participantId" AS "participantId", COUNT(*) AS "n" FROM "Note" GROUP BY "participantId"`,
   )) {
     const p = byId.get(r.participantId);
     if (p) p.notes = r.n;

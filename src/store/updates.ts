@@ -11,5 +11,5 @@ export async function wasProcessed(db: Tx, updateId: number): Promise<boolean> {
 
 /** Records the update as handled; inside the transaction of its effects when there is one. */
 export async function recordProcessed(db: Tx, updateId: number, at: Date): Promise<void> {
-  await db.$executeRaw`INSERT OR IGNORE INTO "ProcessedUpdate" ("updateId", "processedAt") VALUES (${updateId}, ${at.toISOString()})`;
+  await db.$executeRaw`INSERT INTO "ProcessedUpdate" ("updateId", "processedAt") VALUES (${updateId}, ${at}) ON CONFLICT ("updateId") DO NOTHING`;
 }

@@ -5,11 +5,27 @@ export type CallbackData =
   /** Questionnaire action bound to a conversation nonce and a machine tag. */
   | { kind: "q"; nonce: number; tag: string; action: "a"; option: number }
   | { kind: "q"; nonce: number; tag: string; action: "b" | "s" | "p" | "r" }
-  | { kind: "consent"; which: "consent" | "assent"; agree: boolean; version: string }
+  /** Consent or assent answer bound to the consent conversation's nonce. */
+  | { kind: "consent"; nonce: number; which: "consent" | "assent"; agree: boolean }
   | { kind: "withdraw"; confirm: boolean }
   | { kind: "lang"; locale: string }
   /** Facilitator/researcher flows register their own prefixes through this escape hatch. */
   | { kind: "x"; feature: string; parts: string[] };
+
+/**
+ * A consent or assent button as sent before consent ran on the conversation runtime: bound to the
+ * text version, not to a nonce. Still read, so a family shown such a prompt before an upgrade can
+ * answer it (src/telegram/conversation/enrolment.ts); never sent any more.
+ */
+export interface LegacyConsentData {
+  kind: "consent";
+  nonce?: undefined;
+  which: "consent" | "assent";
+  agree: boolean;
+  version: string;
+}
+
+export type DecodedCallback = CallbackData | LegacyConsentData;
 
 const V = "1";
 
@@ -20,7 +36,7 @@ export function encodeCallback(d: CallbackData): string {
       s = `${V}q:${d.nonce}:${d.tag}:${d.action}${d.action === "a" ? `:${d.option}` : ""}`;
       break;
     case "consent":
-      s = `${V}c:${d.which === "consent" ? "c" : "a"}:${d.agree ? "y" : "n"}:${d.version}`;
+      s = `${V}c:${d.nonce}:${d.which === "consent" ? "c" : "a"}:${d.agree ? "y" : "n"}`;
       break;
     case "withdraw":
       s = `${V}w:${d.confirm ? "y" : "n"}`;
@@ -39,7 +55,7 @@ export function encodeCallback(d: CallbackData): string {
 
 const SAFE = /^[A-Za-z0-9_.-]{1,40}$/;
 
-export function decodeCallback(raw: string | undefined): CallbackData | null {
+export function decodeCallback(raw: string | undefined): DecodedCallback | null {
   if (!raw || raw.length > 64 || !raw.startsWith(V)) return null;
   const body = raw.slice(V.length);
   const [head, ...rest] = body.split(":");
@@ -59,21 +75,22 @@ export function decodeCallback(raw: string | undefined): CallbackData | null {
       return null;
     }
     case "c": {
-      const [which, yn, version] = rest;
+      // "c:<nonce>:<c|a>:<y|n>", or the legacy "c:<c|a>:<y|n>:<version>".
+      const legacy = rest[0] === "c" || rest[0] === "a";
+      const [which, yn] = legacy ? rest : rest.slice(1);
+      const bound = legacy ? rest[2] : rest[0];
       if (
         rest.length !== 3 ||
         (which !== "c" && which !== "a") ||
         (yn !== "y" && yn !== "n") ||
-        !version ||
-        !SAFE.test(version)
+        !bound ||
+        !(legacy ? SAFE.test(bound) : /^\d{1,9}$/.test(bound))
       )
         return null;
-      return {
-        kind: "consent",
-        which: which === "c" ? "consent" : "assent",
-        agree: yn === "y",
-        version,
-      };
+      const answer = { which: which === "c" ? "consent" : "assent", agree: yn === "y" } as const;
+      return legacy
+        ? { kind: "consent", ...answer, version: bound }
+        : { kind: "consent", nonce: Number(bound), ...answer };
     }
     case "w":
       if (rest.length !== 1 || (rest[0] !== "y" && rest[0] !== "n")) return null;

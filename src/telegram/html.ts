@@ -1,11 +1,8 @@
-// Every flow or user string goes through escapeHtml before it is put in a parse_mode HTML message.
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
-}
+// Telegram's message limits for HTML texts. Escaping and cutting are neutral text rules
+// (src/text/html.ts), re-exported here for the adapter's modules.
+import { cutText, escapeHtml } from "../text/html.js";
+
+export { cutText, escapeHtml };
 
 export const TELEGRAM_TEXT_LIMIT = 4096;
 
@@ -48,14 +45,4 @@ export function splitHtml(html: string, limit = TELEGRAM_TEXT_LIMIT - 96): strin
   }
   if (current !== "") chunks.push(current);
   return chunks.length ? chunks : [""];
-}
-
-/**
- * The first `max` UTF-16 units of a text, one fewer when that would end between the two halves
- * of a surrogate pair (an emoji): Telegram refuses text that is not valid UTF-8.
- */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const last = text.charCodeAt(max - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { I18n } from "@grammyjs/i18n";
 import type { Context } from "grammy";
+import type { Translate } from "../notify/ports.js";
 import { escapeHtml } from "./html.js";
 
 export const BOT_LOCALES = ["en", "zh"] as const;
@@ -11,11 +12,8 @@ export type BotLocale = (typeof BOT_LOCALES)[number];
 
 const LOCALES_DIR = join(dirname(fileURLToPath(import.meta.url)), "locales");
 
-export type Translate = (
-  locale: string,
-  key: string,
-  vars?: Record<string, string | number>,
-) => string;
+// The outbox words its messages through the same function (its port, src/notify/ports.ts).
+export type { Translate };
 
 export function createI18n<C extends Context>(
   defaultLocale: string,

@@ -1,7 +1,6 @@
-// `npm start`: the bot process. Long polling through @grammyjs/runner, or a webhook server when
-// WEBHOOK_URL is set. Pending migrations are applied first; SIGINT/SIGTERM stop it gracefully.
+// `npm start`: the bot process. Long polling through @grammyjs/runner with a durable inbox, or a
+// webhook server when WEBHOOK_URL is set. Pending migrations are applied first; SIGINT/SIGTERM stop it gracefully.
 import { createServer } from "node:http";
-import { run, type RunnerHandle } from "@grammyjs/runner";
 import { autoRetry } from "@grammyjs/auto-retry";
 import { ConfigError, loadConfig } from "../config/env.js";
 import { openDatabase } from "../db/client.js";
@@ -10,6 +9,7 @@ import { createLogger } from "../log.js";
 import { createBot } from "./create-bot.js";
 import { setSetting } from "../usecases/settings.js";
 import { extraFeatures, startBackground } from "./wiring.js";
+import { startPolling, type Polling } from "./polling.js";
 
 async function main(): Promise<number> {
   let config;
@@ -34,7 +34,10 @@ async function main(): Promise<number> {
     process.stderr.write(`flows have errors:\n${flowsResult.errors.join("\n")}\n`);
     return 1;
   }
-  const db = await openDatabase(config.DATABASE_URL, { synchronous: config.SQLITE_SYNCHRONOUS });
+  const db = await openDatabase(config.DATABASE_URL, {
+    synchronous: config.SQLITE_SYNCHRONOUS,
+    poolSize: config.PG_POOL_SIZE,
+  });
   const { bot, services } = createBot(
     { db, flows: flowsResult.flows, config, logger },
     { token: config.BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT, features: extraFeatures() },
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   );
 
   const background = startBackground(services);
-  let runner: RunnerHandle | undefined;
+  let runner: Polling | undefined;
   let server: ReturnType<typeof createServer> | undefined;
   if (config.WEBHOOK_URL) {
     // webhook.ts: /healthz, 403 without the secret, 200 only once an update committed, and a
@@ -61,12 +64,12 @@ async function main(): Promise<number> {
     server = await startWebhook({ bot, db, config, logger });
   } else {
     await bot.api.deleteWebhook();
-    runner = run(bot, {
-      runner: {
-        fetch: {
-          allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"],
-        },
-      },
+    // Each received update is written to the inbox before Telegram is told it arrived (polling.ts).
+    runner = startPolling({
+      bot,
+      db,
+      logger,
+      fetch: { allowed_updates: ["message", "callback_query", "edited_message", "my_chat_member"] },
     });
   }
 

@@ -1,8 +1,9 @@
 // Whether the message a button was pressed on still shows that button. Telegram sends the
 // message with its current inline keyboard, and a client cannot forge that part, so a press that
 // the message does not show (replayed, double-tapped after the buttons were removed, or forged by
-// a modified client) is recognised even for buttons that carry no nonce (language, consent,
-// withdrawal). Messages older than 48 hours arrive "inaccessible" (date 0, no content): unknown.
+// a modified client) is recognised even for buttons that carry no nonce (language, withdrawal,
+// and consent buttons sent before consent carried one). Messages older than 48 hours arrive
+// "inaccessible" (date 0, no content): unknown.
 import type { CallbackQuery } from "grammy/types";
 
 export type PressedOn = "shown" | "not-shown" | "unknown";

@@ -8,6 +8,7 @@ import type { LoadedFlows } from "../study/model.js";
 import type { Logger } from "../log.js";
 import type { Translate } from "./i18n.js";
 import { escapeHtml, splitHtml } from "./html.js";
+import { errMessage } from "../errors.js";
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
 
 export interface BotDeps {
@@ -121,10 +122,4 @@ export function isHarmlessEditError(e: unknown): boolean {
   );
 }
 
-export function errMessage(e: unknown): string {
-  if (e && typeof e === "object" && "description" in e)
-    return String((e as { description: unknown }).description);
-  return e instanceof Error ? e.message : String(e);
-}
-
-export { escapeHtml };
+export { errMessage, escapeHtml };

@@ -28,6 +28,7 @@ import type { Db } from "../db/client.js";
 import type { Logger } from "../log.js";
 import { checkHealth } from "../store/health.js";
 import { wasProcessed } from "../store/updates.js";
+import { withChatLock } from "../store/chat-lock.js";
 import { errMessage } from "./services.js";
 import type { CircleContext } from "./context.js";
 
@@ -95,6 +96,17 @@ function isUpdate(v: unknown): v is Update {
     v !== null &&
     Number.isSafeInteger((v as { update_id?: unknown }).update_id)
   );
+}
+
+/** The chat an update belongs to (the user's for updates without a chat), as sequentialize keys it. */
+export function chatKeyOf(update: Update): string | null {
+  const chat =
+    update.message?.chat ??
+    update.edited_message?.chat ??
+    update.callback_query?.message?.chat ??
+    update.my_chat_member?.chat;
+  const id = chat?.id ?? update.callback_query?.from.id ?? update.message?.from?.id;
+  return id === undefined ? null : String(id);
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers = {}): void {
@@ -196,7 +208,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<WebhookServer>
     }
     const id = update.update_id;
     try {
-      await bot.handleUpdate(update);
+      // Another instance may be handling an update of the same chat: one at a time (chat-lock.ts).
+      await withChatLock(db, chatKeyOf(update), () => bot.handleUpdate(update as Update));
     } catch (e) {
       // Circle's error boundary catches handler errors; this is what escapes it.
       logger.error({ updateId: id, err: errMessage(e) }, "webhook update failed");

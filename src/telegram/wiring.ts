@@ -4,6 +4,7 @@ import type { Composer } from "grammy";
 import type { CircleContext } from "./context.js";
 import type { Services } from "./services.js";
 import { startScheduler } from "../scheduler/loop.js";
+import { notifyDeps } from "./outbound.js";
 import { researcherFeature } from "./features/researcher.js";
 import { facilitatorFeature } from "./features/facilitator.js";
 
@@ -17,5 +18,8 @@ export interface Background {
 
 /** The durable scheduler (reminders, session reminders, protocol alerts), polling SCHEDULER_POLL_MS. */
 export function startBackground(s: Services): Background {
-  return startScheduler(s, { pollMs: s.config.SCHEDULER_POLL_MS });
+  return startScheduler(notifyDeps(s), {
+    pollMs: s.config.SCHEDULER_POLL_MS,
+    leaseMs: s.config.SCHEDULER_LEASE_SECONDS * 1000,
+  });
 }

@@ -1,21 +1,21 @@
 // Parental consent and the child's assent: where a family stands, and recording a decision. Each
 // decision is its own row (who, which text version, when in UTC) and audit event; agreeing to the
 // assent opens the first timepoint's questionnaires in the same transaction, declining either is
-// final. The step is checked inside the transaction, so two presses of one button record once.
-import type { Db, Tx } from "../db/client.js";
+// final. A decision is written inside the consent conversation's step (its compare-and-set and the
+// processed update commit with it), and the family's step is checked there again, so two presses
+// of one button, or of two chats' buttons, record once.
+import type { Tx } from "../db/client.js";
 import { audit } from "../store/audit.js";
 import type { LoadedFlows } from "../study/model.js";
 import { openTimepoint } from "./assignments.js";
 import {
   consentStepOf,
-  decideConsent,
   familyParticipant,
+  type ConsentEffect,
   type ConsentKind,
   type ConsentStep,
   type ConsentVersions,
-  type Decision,
 } from "../domain/conversations/enrolment.js";
-import { commitNothing, type AlsoCommit } from "./commit.js";
 
 export async function familyConsentStep(db: Tx, participantId: number): Promise<ConsentStep> {
   const p = await db.participant.findUniqueOrThrow({ where: { id: participantId } });
@@ -33,61 +33,59 @@ export function consentVersions(flows: LoadedFlows): ConsentVersions {
   return { consent: flows.study.consent.version, assent: flows.study.assent.version };
 }
 
-export interface ConsentDecisionInput {
+export interface ConsentRecordInput {
   account: { id: number; role: string; participantId: number | null };
-  which: ConsentKind;
-  agree: boolean;
-  version: string;
+  /** The step the family was at when the parent pressed (the consent conversation's state). */
+  from: ConsentKind;
+  /** The decision's effects, in order (src/domain/conversations/enrolment.ts). */
+  effects: readonly ConsentEffect[];
 }
 
-export type ConsentDecisionResult =
-  | { ok: true; decision: Decision; step: ConsentStep }
-  | { ok: false; reason: "not-allowed" | "stale" };
-
-export async function recordConsentDecision(
-  db: Db,
+/**
+ * Records a consent or assent decision inside the consent conversation's step transaction
+ * (src/conversations/consent.ts): each decision its own Consent row and audit event (actor, UTC
+ * time, text version), then the participant's status and, after the assent, the first
+ * timepoint's questionnaires. The family's step is read again here, so a decision recorded
+ * meanwhile by another of the family's chats (or the study team) makes this one stale; then
+ * nothing is written and the caller rolls the step back.
+ */
+export async function recordConsentStep(
+  tx: Tx,
   flows: LoadedFlows,
-  input: ConsentDecisionInput,
+  input: ConsentRecordInput,
   now: Date,
-  alsoCommit: AlsoCommit = commitNothing,
-): Promise<ConsentDecisionResult> {
+): Promise<"recorded" | "not-allowed" | "stale"> {
   const participantId = familyParticipant(input.account);
-  if (participantId === null) return { ok: false, reason: "not-allowed" };
+  if (participantId === null) return "not-allowed";
+  if ((await familyConsentStep(tx, participantId)) !== input.from) return "stale";
   const actor = { kind: "account", accountId: input.account.id } as const;
-  return db.$transaction(async (tx): Promise<ConsentDecisionResult> => {
-    const step = await familyConsentStep(tx, participantId);
-    const r = decideConsent(step, input, consentVersions(flows));
-    if (!r.ok) return { ok: false, reason: r.reason };
-    const decision: Decision = input.agree ? "agree" : "decline";
-    for (const e of r.effects) {
-      if (e.type === "record") {
-        const c = await tx.consent.create({
-          data: {
-            participantId,
-            kind: e.which,
-            version: e.version,
-            decision: e.decision,
-            recordedByAccountId: input.account.id,
-            recordedByRole: "parent",
-            at: now,
-          },
-        });
-        await audit(tx, {
-          actor,
-          action: `${e.which}.record`,
-          entity: "Consent",
-          entityId: c.id,
+  for (const e of input.effects) {
+    if (e.type === "record") {
+      const c = await tx.consent.create({
+        data: {
+          participantId,
+          kind: e.which,
+          version: e.version,
+          decision: e.decision,
+          recordedByAccountId: input.account.id,
+          recordedByRole: "parent",
           at: now,
-          data: { participant: participantId, decision: c.decision, version: c.version },
-        });
-      } else if (e.type === "participant-status") {
-        await tx.participant.update({ where: { id: participantId }, data: { status: e.status } });
-      } else {
-        const first = flows.study.timepoints[0];
-        if (first) await openTimepoint(tx, flows, participantId, first.id, actor);
-      }
+        },
+      });
+      await audit(tx, {
+        actor,
+        action: `${e.which}.record`,
+        entity: "Consent",
+        entityId: c.id,
+        at: now,
+        data: { participant: participantId, decision: c.decision, version: c.version },
+      });
+    } else if (e.type === "participant-status") {
+      await tx.participant.update({ where: { id: participantId }, data: { status: e.status } });
+    } else {
+      const first = flows.study.timepoints[0];
+      if (first) await openTimepoint(tx, flows, participantId, first.id, actor);
     }
-    await alsoCommit(tx);
-    return { ok: true, decision, step: r.step };
-  });
+  }
+  return "recorded";
 }

@@ -1,6 +1,6 @@
 // Groups, their facilitators and their session calendar. Shared by the CLI (`circle group`,
-// `circle account list`, `circle session plan`) and the facilitator's bot features. Accounts are
-// named by their internal id; Telegram ids never leave the Account table.
+// `circle account list|alerts`, `circle session plan`) and the facilitator's bot features.
+// Accounts are named by their internal id; Telegram ids never leave the Account table.
 import type { Db, Tx } from "../db/client.js";
 import { audit, type AuditActor } from "../store/audit.js";
 import type { LoadedFlows } from "../study/model.js";
@@ -150,6 +150,31 @@ export async function listAccounts(db: Tx): Promise<AccountSummary[]> {
     groups: a.groups.map((g) => g.group.name).sort(),
     participant: a.participant?.code ?? null,
   }));
+}
+
+/** Opts a coordinator (admin) account in or out of protocol-deviation alerts (audited). */
+export async function setProtocolAlerts(
+  db: Db,
+  accountId: number,
+  on: boolean,
+  actor: AuditActor,
+): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const account = await tx.account.findUnique({ where: { id: accountId } });
+    if (!account) throw new DomainError(`no account ${accountId}`);
+    if (account.role !== "admin")
+      throw new DomainError(
+        `account ${accountId} is a ${account.role}; protocol alerts go to coordinators (admin accounts)`,
+      );
+    await tx.account.update({ where: { id: accountId }, data: { alertsOptIn: on } });
+    await audit(tx, {
+      actor,
+      action: "account.alerts",
+      entity: "Account",
+      entityId: accountId,
+      data: { alertsOptIn: on },
+    });
+  });
 }
 
 /** Parses a calendar day "YYYY-MM-DD" into UTC midnight; null when it is not a real date. */

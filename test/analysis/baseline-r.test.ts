@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBaseline } from "../../src/analysis/baseline.js";
-import { buildExport } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import type { LoadedFlows } from "../../src/study/model.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import type { FlowsCopy } from "../study/support.js";
@@ -53,7 +53,7 @@ describe("baseline report against R", () => {
   it("matches a live run of scripts/reference/baseline.R on the CSV export (1e-9) and the committed fixture", async () => {
     rscriptVersion();
     const dir = join(tmp.dir, "export");
-    await buildExport(tmp.db, flows, dir, { kind: "cli" });
+    await exportData(tmp.db, flows, dir, { kind: "cli" });
     const stdout = execFileSync(
       "Rscript",
       ["scripts/reference/baseline.R", dir, fixturePath("baseline/config.json")],

@@ -2,7 +2,7 @@
 // at pre) imported through the real import into flows whose instruments carry the cut-offs of
 // test/fixtures/report/baseline/config.json, and a JSON comparison to a tolerance.
 import { readFileSync } from "node:fs";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 import type { LoadedFlows } from "../../src/study/model.js";
 import type { Db } from "../../src/db/client.js";
 import { copyFlows, type FlowsCopy } from "../study/support.js";

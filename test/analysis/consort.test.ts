@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBaseline } from "../../src/analysis/baseline.js";
 import { buildConsort, outcomeInstruments, type ConsortFlow } from "../../src/analysis/consort.js";
 import { consortPng, consortSvg, consortText } from "../../src/analysis/consort-view.js";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 import { buildProgress, type Progress } from "../../src/analysis/progress.js";
 import { buildReport } from "../../src/analysis/report.js";
 import { researcherFeature } from "../../src/telegram/features/researcher.js";

@@ -10,8 +10,9 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFlows } from "../../src/study/load.js";
 import type { LoadedFlows } from "../../src/study/model.js";
-import { importAnswers } from "../../src/analysis/import.js";
-import { buildExport, EXPORT_FILES, type ExportResult } from "../../src/analysis/export.js";
+import { importAnswers } from "../../src/usecases/import.js";
+import { EXPORT_FILES, type ExportResult } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import { buildReport, type Report } from "../../src/analysis/report.js";
 import { responseSetKey } from "../../src/usecases/assignments.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
@@ -82,12 +83,12 @@ beforeAll(async () => {
   dirs.csv = join(tmp.dir, "csv");
   dirs.en = join(tmp.dir, "all-en");
   dirs.zh = join(tmp.dir, "all-zh");
-  results.csv = await buildExport(tmp.db, flows, dirs.csv, cli);
-  results.en = await buildExport(tmp.db, flows, dirs.en, cli, {
+  results.csv = await exportData(tmp.db, flows, dirs.csv, cli);
+  results.en = await exportData(tmp.db, flows, dirs.en, cli, {
     formats: ["csv", "spss", "r", "stata"],
     locale: "en",
   });
-  results.zh = await buildExport(tmp.db, flows, dirs.zh, cli, {
+  results.zh = await exportData(tmp.db, flows, dirs.zh, cli, {
     formats: ["csv", "spss", "r", "stata"],
     locale: "zh",
   });
@@ -141,7 +142,7 @@ describe("export formats: files", () => {
 
   it("are deterministic", async () => {
     const again = join(tmp.dir, "again");
-    await buildExport(tmp.db, flows, again, { kind: "cli" }, { formats: ["spss", "r", "stata"] });
+    await exportData(tmp.db, flows, again, { kind: "cli" }, { formats: ["spss", "r", "stata"] });
     for (const name of ["circle.sps", "circle.R", "circle.do"])
       expect(readFileSync(join(again, name), "utf8"), name).toBe(
         readFileSync(join(dirs.en, name), "utf8"),

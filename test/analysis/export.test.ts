@@ -1,4 +1,4 @@
-// buildExport: every CSV parses back with csv-parse and matches the database; no Telegram id,
+// exportData: every CSV parses back with csv-parse and matches the database; no Telegram id,
 // account data or facilitator nickname reaches a file; the export is audited.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,8 @@ import type { Db } from "../../src/db/client.js";
 import { loadFlows } from "../../src/study/load.js";
 import type { LoadedFlows } from "../../src/study/model.js";
 import { codebookCsv, codebookJson } from "../../src/study/codebook.js";
-import { buildExport, EXPORT_FILES, nicknameRedactor } from "../../src/analysis/export.js";
+import { EXPORT_FILES, nicknameRedactor } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import { addParticipant } from "../../src/usecases/participants.js";
 import { openTimepoint, responseSetKey } from "../../src/usecases/assignments.js";
 import { verifyAuditChain } from "../../src/store/audit.js";
@@ -202,9 +203,9 @@ beforeEach(async () => {
 });
 afterEach(async () => t.cleanup());
 
-describe("buildExport", () => {
+describe("exportData", () => {
   it("writes every file and reports its row count", async () => {
-    const r = await buildExport(t.db, flows, outDir, cli);
+    const r = await exportData(t.db, flows, outDir, cli);
     expect(readdirSync(outDir).sort()).toEqual([...EXPORT_FILES].sort());
     const items = flows.instrumentList.reduce((n, i) => n + i.items.length, 0);
     const answers = await t.db.answer.count({
@@ -227,7 +228,7 @@ describe("buildExport", () => {
   });
 
   it("answers_long has one row per answer, matching the database", async () => {
-    await buildExport(t.db, flows, outDir, cli);
+    await exportData(t.db, flows, outDir, cli);
     const rows = readCsv(outDir, "answers_long.csv");
     expect(Object.keys(rows[0]!)).toEqual([
       "participant",
@@ -293,7 +294,7 @@ describe("buildExport", () => {
   });
 
   it("scores_wide has a column per subscale/total × timepoint and the scores", async () => {
-    await buildExport(t.db, flows, outDir, cli);
+    await exportData(t.db, flows, outDir, cli);
     const rows = readCsv(outDir, "scores_wide.csv");
     const header = Object.keys(rows[0]!);
     expect(header.slice(0, 5)).toEqual(["participant", "arm", "group", "gender", "age"]);
@@ -336,7 +337,7 @@ describe("buildExport", () => {
   });
 
   it("session files carry codes, numbers and the 0–40 satisfaction total", async () => {
-    await buildExport(t.db, flows, outDir, cli);
+    await exportData(t.db, flows, outDir, cli);
     expect(readCsv(outDir, "sessions.csv")).toEqual([
       {
         group: "G1",
@@ -413,7 +414,7 @@ describe("buildExport", () => {
   });
 
   it("ships the codebook unchanged and keeps Telegram ids and nicknames out of every file", async () => {
-    await buildExport(t.db, flows, outDir, cli);
+    await exportData(t.db, flows, outDir, cli);
     expect(readFileSync(join(outDir, "codebook.csv"), "utf8")).toBe(codebookCsv(flows));
     expect(JSON.parse(readFileSync(join(outDir, "codebook.json"), "utf8"))).toEqual(
       codebookJson(flows),
@@ -431,7 +432,7 @@ describe("buildExport", () => {
   });
 
   it("audits the export with file names and row counts", async () => {
-    const r = await buildExport(t.db, flows, outDir, cli);
+    const r = await exportData(t.db, flows, outDir, cli);
     const ev = await t.db.auditEvent.findFirstOrThrow({ where: { action: "export" } });
     expect(ev.actor).toBe("cli");
     expect(JSON.parse(ev.data)).toEqual({ files: r.files });
@@ -439,10 +440,10 @@ describe("buildExport", () => {
   });
 
   it("is deterministic: a second export writes the same bytes", async () => {
-    await buildExport(t.db, flows, outDir, cli);
+    await exportData(t.db, flows, outDir, cli);
     const first = EXPORT_FILES.map((n) => readFileSync(join(outDir, n), "utf8"));
     const again = join(t.dir, "again");
-    await buildExport(t.db, flows, again, cli);
+    await exportData(t.db, flows, again, cli);
     expect(EXPORT_FILES.map((n) => readFileSync(join(again, n), "utf8"))).toEqual(first);
   });
 });

@@ -1,8 +1,9 @@
-// importAnswers: validation with line numbers, all-or-nothing, idempotence, and what is written.
+// importAnswers (the use case in src/usecases/import.ts, its checks in src/analysis/import.ts):
+// validation with line numbers, all-or-nothing, idempotence, and what is written.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFlows } from "../../src/study/load.js";
 import type { LoadedFlows } from "../../src/study/model.js";
-import { importAnswers, type ImportResult } from "../../src/analysis/import.js";
+import { importAnswers, type ImportResult } from "../../src/usecases/import.js";
 import { addParticipant } from "../../src/usecases/participants.js";
 import { openTimepoint, responseSetKey } from "../../src/usecases/assignments.js";
 import { verifyAuditChain } from "../../src/store/audit.js";

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { facilitatorFeature } from "../../src/telegram/features/facilitator.js";
 import { researcherFeature } from "../../src/telegram/features/researcher.js";
 import { createInvite } from "../../src/usecases/invites.js";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 import type { CodeReport } from "../../src/analysis/qualitative.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import { tempDatabase, type TempDb } from "../support/db.js";

@@ -393,7 +393,7 @@ describe("the command line", () => {
 describe("the effect report", () => {
   it("gets a code-summary section in its HTML, suppressed and without excerpts", async () => {
     const csv = readFileSync("test/fixtures/report/answers.csv", "utf8");
-    const { importAnswers } = await import("../../src/analysis/import.js");
+    const { importAnswers } = await import("../../src/usecases/import.js");
     const imp = await importAnswers(t.db, flows, csv, {
       file: "answers.csv",
       actor: { kind: "cli" },

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 import { buildReport, type Report, type ReportContext } from "../../src/analysis/report.js";
 import {
   mixedModelObservations,

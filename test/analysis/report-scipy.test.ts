@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFlows } from "../../src/study/load.js";
 import type { LoadedFlows } from "../../src/study/model.js";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 import { buildReport } from "../../src/analysis/report.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 

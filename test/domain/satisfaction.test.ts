@@ -15,7 +15,7 @@ import {
 } from "../../src/domain/satisfaction.js";
 import { satisfactionTotals } from "../../src/analysis/progress.js";
 import { satisfactionRows } from "../../src/analysis/satisfaction.js";
-import { buildExport } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import { responseSetKey } from "../../src/usecases/assignments.js";
 import { ratingItems as sessionRatingItems } from "../../src/usecases/sessions.js";
 import { shippedFlows } from "../support/bot.js";
@@ -212,7 +212,7 @@ describe("every consumer gives the same totals", () => {
     const fromProgress = await satisfactionTotals(db, flows);
     const rows = await satisfactionRows(db, flows);
     const dir = join(tmp.dir, "export");
-    await buildExport(db, flows, dir, { kind: "cli" });
+    await exportData(db, flows, dir, { kind: "cli" });
     const csv = readFileSync(join(dir, "satisfaction.csv"), "utf8").trim().split(/\r?\n/);
     const header = csv[0]!.split(",");
     const csvTotals = csv

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateStudy } from "../../bench/study-data.js";
-import { buildExport } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import { openDatabase, type Db } from "../../src/db/client.js";
 import { shippedFlows } from "../support/bot.js";
 
@@ -33,7 +33,7 @@ describe("a long export and the bot's queries", () => {
     const flows = shippedFlows();
     let done = false;
     const started = performance.now();
-    const exporting = buildExport(db, flows, join(dir, "export"), { kind: "cli" }).finally(() => {
+    const exporting = exportData(db, flows, join(dir, "export"), { kind: "cli" }).finally(() => {
       done = true;
     });
     const latencies: number[] = [];

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startBackground } from "../../src/telegram/wiring.js";
 import { startScheduler } from "../../src/scheduler/loop.js";
+import { notifyDeps } from "../../src/telegram/outbound.js";
 import { World, addStaff, seedGroup } from "./support.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
 
@@ -43,7 +44,7 @@ describe("the polling loop", () => {
       { code: 429, description: "Too Many Requests: retry after 600", retryAfter: 600 },
       100,
     );
-    const handle = startScheduler(w.s, { pollMs: 50, planEveryMs: 50 });
+    const handle = startScheduler(notifyDeps(w.s), { pollMs: 50, planEveryMs: 50 });
     await vi.waitFor(
       async () => expect(await w.db.job.count({ where: { kind: "alert" } })).toBe(3),
       { timeout: 10_000, interval: 50 },

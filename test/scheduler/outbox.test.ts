@@ -13,6 +13,7 @@ import { withdrawParticipant } from "../../src/telegram/conversation/withdrawal.
 import { closeSession, onResponseSetCompleted } from "../../src/usecases/sessions.js";
 import { enqueueJobs, type Job } from "../../src/scheduler/jobs.js";
 import { startScheduler, tick } from "../../src/scheduler/loop.js";
+import { notifyDeps } from "../../src/telegram/outbound.js";
 import { planJobs } from "../../src/scheduler/planner.js";
 import { SendPacer } from "../../src/notify/pacer.js";
 import { systemClock } from "../../src/scheduler/clock.js";
@@ -62,7 +63,7 @@ const jobsOf = (kind: string) => tb.db.job.findMany({ where: { kind }, orderBy: 
 
 /** One scheduler tick over the outbox only (what the wake does), without pacing delays. */
 const oneTick = (pacer = new SendPacer({ clock: systemClock, perChatMs: 0, perSecond: 10_000 })) =>
-  tick(tb.services, { pacer, plan: false });
+  tick(notifyDeps(tb.services), { pacer, plan: false });
 
 /** A family rates session 1 with the same value on every item and an optional comment. */
 async function rate(u: FakeUser, value: string, comment?: string) {
@@ -417,6 +418,8 @@ describe("outbox: alerts once, by their keys", () => {
       "src/usecases/sessions.ts",
       "src/scheduler/outbox.ts",
       "src/notify/outbox-handlers.ts",
+      "src/usecases/alerts.ts",
+      "src/usecases/rating-facts.ts",
     ]) {
       const src = readFileSync(f, "utf8");
       expect(src, f).not.toMatch(/auditEvent|"AuditEvent"|alreadyAlerted/);
@@ -431,7 +434,7 @@ describe("outbox: the bot process stopping half-way through a job", () => {
     const fac = await facilitatorFor(tb, 1810, "A");
     await logWholeSession(fac, ["P01"], { close: false });
     // Real pacing: the question waits a second behind "the session is over" in the same chat.
-    const handle = startScheduler(tb.services, { pollMs: 30_000 });
+    const handle = startScheduler(notifyDeps(tb.services), { pollMs: 30_000 });
     try {
       await fac.press("🔒 Close session");
       await vi.waitFor(() => expect(told(p1)).toHaveLength(1), { timeout: 5_000, interval: 5 });
@@ -460,7 +463,7 @@ describe("outbox: the bot process's wake", () => {
     await logWholeSession(fac, ["P01"], { close: false });
     // The bot's scheduler on real time, polling every 30 s (its first tick runs at once).
     const POLL = 30_000;
-    const handle = startScheduler(tb.services, { pollMs: POLL });
+    const handle = startScheduler(notifyDeps(tb.services), { pollMs: POLL });
     try {
       await new Promise((r) => setTimeout(r, 300));
       const t0 = Date.now();
@@ -521,7 +524,7 @@ describe("outbox: the bot process's wake", () => {
       expect(told(p2)).toEqual([]);
       await handle.stop();
       // The periodic tick picks it up (here a fast poll to see it).
-      const fast = startScheduler(tb.services, { pollMs: 200 });
+      const fast = startScheduler(notifyDeps(tb.services), { pollMs: 200 });
       try {
         await vi.waitFor(() => expect(told(p2)).toHaveLength(1), { timeout: 5_000, interval: 20 });
         await vi.waitFor(() => expect(p2.current().text).toContain(SATISFACTION), {

@@ -7,6 +7,7 @@ import { timepointAssignments, responseSetKey } from "../../src/usecases/assignm
 import { VirtualClock } from "../../src/scheduler/clock.js";
 import { SendPacer } from "../../src/notify/pacer.js";
 import { tick, type TickReport } from "../../src/scheduler/loop.js";
+import { notifyDeps } from "../../src/telegram/outbound.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
 import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import type { FakeTelegram } from "../support/fake-telegram.js";
@@ -85,7 +86,7 @@ export class World {
   }
 
   tick(opts: { plan?: boolean } = {}): Promise<TickReport> {
-    return tick(this.s, { pacer: this.pacer, ...opts });
+    return tick(notifyDeps(this.s), { pacer: this.pacer, ...opts });
   }
 
   /** Moves the clock forward in steps, ticking at each step (like the polling loop would). */

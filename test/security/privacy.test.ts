@@ -18,8 +18,9 @@ import {
   type Study,
 } from "./study.js";
 import type { Person, Persona } from "../support/fuzz.js";
-import { buildExport } from "../../src/analysis/export.js";
+import { exportData } from "../../src/usecases/export.js";
 import { tick } from "../../src/scheduler/loop.js";
+import { notifyDeps } from "../../src/telegram/outbound.js";
 import { SendPacer } from "../../src/notify/pacer.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
 
@@ -141,10 +142,11 @@ beforeAll(async () => {
   // Days later the scheduler reminds Dad of his unfinished questionnaire.
   clock.advance(3 * 24 * 3600_000);
   const pacer = new SendPacer({ clock });
-  for (let i = 0; i < 3; i++) remindersSent += (await tick(study.services, { pacer })).sent;
+  for (let i = 0; i < 3; i++)
+    remindersSent += (await tick(notifyDeps(study.services), { pacer })).sent;
 
   exportDir = mkdtempSync(join(tmpdir(), "circle-privacy-export-"));
-  await buildExport(study.db, study.services.flows, exportDir, { kind: "cli" });
+  await exportData(study.db, study.services.flows, exportDir, { kind: "cli" });
 }, 180_000);
 
 afterAll(async () => {

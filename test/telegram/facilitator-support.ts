@@ -6,6 +6,7 @@ import { createInvite } from "../../src/usecases/invites.js";
 import { createGroup } from "../../src/usecases/groups.js";
 import { facilitatorFeature } from "../../src/telegram/features/facilitator.js";
 import { tick, type TickReport } from "../../src/scheduler/loop.js";
+import { notifyDeps } from "../../src/telegram/outbound.js";
 import { SendPacer } from "../../src/notify/pacer.js";
 import { systemClock } from "../../src/scheduler/clock.js";
 import { makeTestBot, type TestBot } from "../support/bot.js";
@@ -55,7 +56,7 @@ export async function deliverOutbox(tb: Pick<TestBot, "services">): Promise<Tick
     released: 0,
   };
   for (let i = 0; i < 10; i++) {
-    const r = await tick(tb.services, { pacer, plan: false });
+    const r = await tick(notifyDeps(tb.services), { pacer, plan: false });
     for (const k of Object.keys(total) as (keyof TickReport)[]) total[k] += r[k];
     if (r.claimed === 0) return total;
   }

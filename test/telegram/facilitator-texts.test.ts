@@ -7,6 +7,8 @@ import { createI18n, translator } from "../../src/telegram/i18n.js";
 const FILES = [
   "src/telegram/features/facilitator.ts",
   "src/telegram/conversation/session-log.ts",
+  "src/conversations/session-log.ts",
+  "src/conversations/session-log-view.ts",
   "src/telegram/conversation/notes.ts",
   "src/usecases/sessions.ts",
 ];

@@ -6,7 +6,7 @@ import { makeTestBot, shippedFlows, type TestBot } from "../support/bot.js";
 import { researcherFeature } from "../../src/telegram/features/researcher.js";
 import { addParticipant } from "../../src/usecases/participants.js";
 import { createInvite } from "../../src/usecases/invites.js";
-import { importAnswers } from "../../src/analysis/import.js";
+import { importAnswers } from "../../src/usecases/import.js";
 
 let tmp: TempDb;
 let tb: TestBot;

@@ -6,10 +6,6 @@
 // As a process (`node bin/start.mjs` with WEBHOOK_URL): /healthz, and parents answering through
 // webhook deliveries while the bot is SIGKILLed and restarted: every acknowledged answer is
 // stored exactly once.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Composer } from "grammy";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox, type SandboxEvent } from "../../src/sandbox/index.js";
@@ -21,12 +17,15 @@ import { createInvite } from "../../src/usecases/invites.js";
 import { createLogger } from "../../src/log.js";
 import { shippedFlows, testConfig } from "../support/bot.js";
 import { tempDatabase, type TempDb } from "../support/db.js";
+import {
+  freePort,
+  WEBHOOK_SECRET as SECRET,
+  WebhookBotProcess,
+} from "../support/webhook-process.js";
+import { committedMigrations } from "../../src/db/status.js";
 import { ChatHub, Family, Gate, familyJourney } from "../reliability/support/family.js";
 import { checkFamilies, checkStore, storeSummary } from "../reliability/support/checks.js";
 import { botText, seededRandom, sleep } from "../reliability/support/run.js";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const SECRET = "webhook-test-secret_1";
 
 let tmp: TempDb | undefined;
 let sandbox: Sandbox | undefined;
@@ -42,14 +41,6 @@ afterEach(async () => {
   sandbox = undefined;
   tmp = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Resolves on the next sandbox event that matches. */
 function nextEvent(
@@ -168,15 +159,16 @@ describe("webhook server (in process)", () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`, { method: "POST" })).status).toBe(405);
 
     // A database that lost a migration's record: "pending", and 503.
+    const last = committedMigrations(tmp!.engine).at(-1)!;
     await tmp!.db.$executeRawUnsafe(
-      `UPDATE "_prisma_migrations" SET rolled_back_at = finished_at WHERE migration_name = '0002_audit_head'`,
+      `UPDATE "_prisma_migrations" SET rolled_back_at = finished_at WHERE migration_name = '${last}'`,
     );
     const pending = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(pending.status).toBe(503);
     expect(await pending.json()).toMatchObject({
       ok: false,
       migrations: "pending",
-      pendingMigrations: ["0002_audit_head"],
+      pendingMigrations: [last],
     });
   });
 
@@ -313,70 +305,6 @@ describe("webhook server (in process)", () => {
   });
 });
 
-/** `node bin/start.mjs` in webhook mode; ready once it has registered its webhook. */
-class WebhookBotProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
-  output = "";
-  unexpected = 0;
-  private expecting = false;
-
-  constructor(
-    private readonly sb: Sandbox,
-    private readonly databaseUrl: string,
-    readonly port: number,
-  ) {}
-
-  async start(): Promise<void> {
-    const ready = nextEvent(this.sb, (e) => e.kind === "call" && e.method === "setWebhook");
-    const child = spawn(process.execPath, ["bin/start.mjs"], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        BOT_TOKEN: this.sb.token,
-        TELEGRAM_API_ROOT: this.sb.apiRoot,
-        DATABASE_URL: this.databaseUrl,
-        FLOWS_DIR: resolve(ROOT, "flows"),
-        LOG_LEVEL: "warn",
-        WEBHOOK_URL: `http://127.0.0.1:${this.port}/telegram`,
-        WEBHOOK_SECRET: SECRET,
-        WEBHOOK_PORT: String(this.port),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    child.stdout!.on("data", (c: Buffer) => (this.output += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (this.output += c.toString()));
-    this.exited = new Promise((done) =>
-      child.once("exit", (code, signal) => {
-        if (!this.expecting) this.unexpected++;
-        this.expecting = false;
-        if (this.child === child) this.child = undefined;
-        done({ code, signal });
-      }),
-    );
-    const died = this.exited.then((e) => {
-      throw new Error(
-        `the bot exited while starting (${e.code}, ${e.signal}):\n${this.output.slice(-3000)}`,
-      );
-    });
-    died.catch(() => undefined);
-    await Promise.race([ready, died]);
-  }
-
-  async kill(signal: "SIGKILL" | "SIGTERM") {
-    if (!this.child || !this.exited) throw new Error("not running");
-    this.expecting = true;
-    this.child.kill(signal);
-    return this.exited;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child) await this.kill("SIGKILL");
-  }
-}
-
 describe("webhook mode (the bot process)", () => {
   it("serves parents through webhook deliveries across SIGKILLs: every acknowledged answer stored once", async () => {
     const flows = shippedFlows();
@@ -428,7 +356,7 @@ describe("webhook mode (the bot process)", () => {
       );
     }
     const port = await freePort();
-    proc = new WebhookBotProcess(sandbox, tmp.url, port);
+    proc = new WebhookBotProcess({ sandbox, databaseUrl: tmp.url, port });
     await proc.start();
 
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);

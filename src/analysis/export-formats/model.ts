@@ -191,7 +191,7 @@ function widthOf(c: ColumnScan, labelled: ValueSet | undefined): number {
 export interface ModelInput {
   flows: LoadedFlows;
   locale: string;
-  /** The CSV texts written by buildExport, by file name. */
+  /** The CSV texts written by writeExport, by file name. */
   files: Readonly<Record<string, string>>;
 }
 

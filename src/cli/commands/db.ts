@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { migrateDatabase } from "../../db/migrate.js";
+import { migrate } from "../../db/migrate.js";
 import { databaseStatus } from "../../db/status.js";
 import { backupDatabase, restoreDatabase, DatabaseFileError } from "../../db/backup.js";
 import { CliFailure } from "../context.js";
@@ -36,9 +36,9 @@ export function registerDb(program: Command, ctx: GetContext): void {
     )
     .option("--json", "machine-readable output")
     .option("--quiet", "print nothing on success")
-    .action((opts: { json?: boolean; quiet?: boolean }) => {
+    .action(async (opts: { json?: boolean; quiet?: boolean }) => {
       const c = ctx();
-      const r = migrateDatabase(c.config.DATABASE_URL);
+      const r = await migrate(c.config.DATABASE_URL);
       if (opts.json) c.json(r);
       else if (!opts.quiet)
         c.out(
@@ -53,10 +53,10 @@ export function registerDb(program: Command, ctx: GetContext): void {
       "engine, database file and migrations applied vs pending; exit 1 when pending or unreachable",
     )
     .option("--json", "machine-readable output")
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
       const c = ctx();
       // Read only: status must not create, migrate or otherwise change the database it reports on.
-      const s = databaseStatus(c.config.DATABASE_URL);
+      const s = await databaseStatus(c.config.DATABASE_URL);
       if (opts.json) c.json(s);
       else {
         const lines = [

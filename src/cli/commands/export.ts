@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { buildExport } from "../../analysis/export.js";
 import { FORMAT_CHOICES, FormatError, parseFormats } from "../../analysis/export-formats/index.js";
+import { exportData } from "../../usecases/export.js";
 import { UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -35,7 +35,7 @@ export function registerExport(program: Command, ctx: GetContext): void {
         throw new UsageError(
           `--lang must be one of the study's languages: ${flows.study.locales.join(", ")}; got "${opts.lang}"`,
         );
-      const result = await buildExport(
+      const result = await exportData(
         await c.db(),
         flows,
         opts.out,

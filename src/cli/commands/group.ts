@@ -1,8 +1,7 @@
-// `circle group create|assign|list`, `circle account list` and `circle session plan`: the
+// `circle group create|assign|list`, `circle account list|alerts` and `circle session plan`: the
 // coordinator's side of groups, facilitators and the session calendar. Accounts are named by
 // their internal id (from `circle account list`), never by Telegram id. Every write is audited.
 import { Option, type Command } from "commander";
-import { audit } from "../../store/audit.js";
 import { DomainError } from "../../usecases/participants.js";
 import {
   assignFacilitator,
@@ -12,6 +11,7 @@ import {
   listAccounts,
   listGroups,
   planSession,
+  setProtocolAlerts,
   type GroupArm,
 } from "../../usecases/groups.js";
 import { CliFailure, UsageError } from "../context.js";
@@ -128,25 +128,11 @@ export function registerGroup(program: Command, ctx: GetContext): void {
       if (!opts.on && !opts.off) throw new UsageError("choose --on or --off");
       const c = ctx();
       const db = await c.db();
-      const acc = await db.account.findUnique({ where: { id: Number(id) } });
-      if (!acc) throw new CliFailure(`no account ${id}`);
-      if (acc.role !== "admin")
-        throw new CliFailure(
-          `account ${id} is a ${acc.role}; protocol alerts go to coordinators (admin accounts)`,
-        );
+      const accountId = Number(id);
       const on = Boolean(opts.on);
-      await db.$transaction(async (tx) => {
-        await tx.account.update({ where: { id: acc.id }, data: { alertsOptIn: on } });
-        await audit(tx, {
-          actor: { kind: "cli" },
-          action: "account.alerts",
-          entity: "Account",
-          entityId: acc.id,
-          data: { alertsOptIn: on },
-        });
-      });
-      if (opts.json) c.json({ account: acc.id, alertsOptIn: on });
-      else c.out(`account ${acc.id}: protocol-deviation alerts ${on ? "on" : "off"}`);
+      await domain(() => setProtocolAlerts(db, accountId, on, { kind: "cli" }));
+      if (opts.json) c.json({ account: accountId, alertsOptIn: on });
+      else c.out(`account ${accountId}: protocol-deviation alerts ${on ? "on" : "off"}`);
     });
 
   const session = program.command("session").description("the group session calendar");

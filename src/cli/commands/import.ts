@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { importAnswers, IMPORT_HEADER } from "../../analysis/import.js";
+import { IMPORT_HEADER } from "../../analysis/import.js";
+import { importAnswers } from "../../usecases/import.js";
 import { CliFailure } from "../context.js";
 import type { GetContext } from "./index.js";
 

@@ -133,22 +133,22 @@ async function reportCodes(
     small: number;
   },
 ): Promise<void> {
-  const { codeReport, writeCodeCsv } = await import("../../analysis/qualitative.js");
+  const { codeReport } = await import("../../analysis/qualitative.js");
   const { codeReportHtml, codeReportText } = await import("../../analysis/qualitative-view.js");
+  const { exportCodeCsv, exportQdpx } = await import("../../usecases/export.js");
   const now = new Date();
   const { report, notes } = await codeReport(db, flows, now);
   const view = { locale: opts.locale, smallCell: opts.small };
   const wrote: string[] = [];
   if (opts.out !== undefined) {
-    const files = await writeCodeCsv(db, flows, report, notes, opts.out, {
+    const files = await exportCodeCsv(db, flows, report, notes, opts.out, {
       actor: { kind: "cli" },
       locale: opts.locale,
     });
     wrote.push(...files.map((f) => `wrote ${join(opts.out!, f.name)} (${f.rows} rows)`));
   }
   if (opts.qdpx !== undefined) {
-    const { writeQdpx } = await import("../../analysis/qdpx.js");
-    const q = await writeQdpx(db, flows, notes, opts.qdpx, {
+    const q = await exportQdpx(db, flows, notes, opts.qdpx, {
       now,
       locale: opts.locale,
       actor: { kind: "cli" },

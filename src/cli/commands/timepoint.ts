@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { openTimepoint } from "../../usecases/assignments.js";
-import { enqueueJob } from "../../scheduler/jobs.js";
-import { JOB } from "../../scheduler/planner.js";
+import { DomainError } from "../../usecases/participants.js";
+import { assignTimepoint, type TimepointTarget } from "../../usecases/timepoints.js";
 import { CliFailure, UsageError } from "../context.js";
 import type { GetContext } from "./index.js";
 
@@ -29,37 +28,21 @@ export function registerTimepoint(program: Command, ctx: GetContext): void {
           throw new UsageError(`unknown timepoint "${timepoint}"`);
         if ([opts.participant, opts.group, opts.arm].filter(Boolean).length !== 1)
           throw new UsageError("choose exactly one of --participant, --group, --arm");
-        const db = await c.db();
-        const where = opts.participant
-          ? { code: opts.participant }
+        const target: TimepointTarget = opts.participant
+          ? { participant: opts.participant }
           : opts.group
-            ? { group: { name: opts.group } }
-            : { arm: opts.arm === "none" ? null : opts.arm };
-        const participants = await db.participant.findMany({ where });
-        if (participants.length === 0) throw new CliFailure("no participant matches");
-        let sets = 0;
-        let opened = 0;
-        await db.$transaction(async (tx) => {
-          for (const p of participants) {
-            const n = await openTimepoint(tx, flows, p.id, timepoint, { kind: "cli" });
-            sets += n;
-            if (n > 0) {
-              opened++;
-              // The running bot's scheduler tells the family (paced, decided at send time).
-              await enqueueJob(tx, {
-                kind: JOB.announce,
-                dueAt: new Date(),
-                payload: { participantId: p.id },
-                dedupeKey: `announce:${p.id}:${timepoint}`,
-              });
-            }
-          }
-        });
-        const out = { timepoint, participants: participants.length, opened, questionnaires: sets };
+            ? { group: opts.group }
+            : { arm: opts.arm === "none" ? null : opts.arm! };
+        const db = await c.db();
+        const out = await assignTimepoint(db, flows, timepoint, target, { kind: "cli" }).catch(
+          (e: unknown) => {
+            throw e instanceof DomainError ? new CliFailure(e.message) : e;
+          },
+        );
         if (opts.json) c.json(out);
         else
           c.out(
-            `${timepoint}: ${sets} questionnaire(s) assigned to ${opened} of ${participants.length} participant(s) (only consented, not withdrawn). The running bot tells each family within a few seconds.`,
+            `${timepoint}: ${out.questionnaires} questionnaire(s) assigned to ${out.opened} of ${out.participants} participant(s) (only consented, not withdrawn). The running bot tells each family within a few seconds.`,
           );
       },
     );

@@ -1,8 +1,9 @@
 // Enrolment, parental consent and the child's assent as pure rules. A family answers nothing
 // before both are given; each is recorded separately, against the text version the parent saw; a
-// "no" is final (until the study team re-invites). No database, no Telegram: the use cases in
-// src/usecases/{enrolment,consent}.ts apply the effects, src/telegram/conversation/enrolment.ts shows
-// the prompts and buttons.
+// "no" is final (until the study team re-invites). No database, no Telegram: the consent
+// conversation kind (src/conversations/consent.ts) runs the machine below on the conversation
+// runtime, the use cases in src/usecases/{enrolment,consent}.ts apply the effects, and
+// src/telegram/conversation/enrolment.ts shows the prompts and buttons.
 
 export type ConsentKind = "consent" | "assent";
 export type ConsentStep = "consent" | "assent" | "declined" | "done" | "withdrawn";
@@ -38,6 +39,14 @@ export interface ConsentButton {
   version: string;
 }
 
+/** Agree, then decline, for one prompt. */
+export function consentButtons(which: ConsentKind, version: string): ConsentButton[] {
+  return [
+    { which, agree: true, version },
+    { which, agree: false, version },
+  ];
+}
+
 export type ConsentView =
   | { kind: "ask"; which: ConsentKind; version: string; buttons: ConsentButton[] }
   | { kind: "declined" }
@@ -50,15 +59,7 @@ export function consentView(step: ConsentStep, versions: ConsentVersions): Conse
     case "consent":
     case "assent": {
       const version = versions[step];
-      return {
-        kind: "ask",
-        which: step,
-        version,
-        buttons: [
-          { which: step, agree: true, version },
-          { which: step, agree: false, version },
-        ],
-      };
+      return { kind: "ask", which: step, version, buttons: consentButtons(step, version) };
     }
     case "declined":
       return { kind: "declined" };
@@ -119,6 +120,87 @@ export function decideConsent(
       { type: "open-first-timepoint" },
     ],
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The consent conversation: one prompt at a time (consent, then assent), each answered once
+
+/** Stored with each step; a row written by another machine version is not continued. */
+export const CONSENT_MACHINE_VERSION = "consent.1";
+
+/** A prompt waiting for the parent's answer: its step and the text version it shows. */
+export interface ConsentPrompt {
+  step: ConsentKind;
+  version: string;
+}
+
+export type ConsentState =
+  | ConsentPrompt
+  /** Ended: declined (final), or both given (the questionnaires come next). Never stored. */
+  | { step: "declined" | "done" };
+
+/** What a consent or assent button says. */
+export interface ConsentAnswer {
+  which: ConsentKind;
+  agree: boolean;
+  /**
+   * Buttons sent before consent ran on the conversation runtime carry the text version instead
+   * of a nonce: it must be the version the prompt shows.
+   */
+  version?: string;
+}
+
+/** The conversation for where a family stands: a prompt to answer, or null (nothing to ask). */
+export function consentStateFor(
+  step: ConsentStep,
+  versions: ConsentVersions,
+): ConsentPrompt | null {
+  return step === "consent" || step === "assent" ? { step, version: versions[step] } : null;
+}
+
+export function consentFinished(state: ConsentState): boolean {
+  return state.step === "declined" || state.step === "done";
+}
+
+/** A stored prompt this machine can continue, or null (corrupt JSON, an ended or unknown step). */
+export function parseConsentState(snapshot: string): ConsentPrompt | null {
+  try {
+    const st = JSON.parse(snapshot) as { step?: unknown; version?: unknown };
+    return (st.step === "consent" || st.step === "assent") && typeof st.version === "string"
+      ? { step: st.step, version: st.version }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+export type ConsentMachineStep =
+  { ok: true; state: ConsentState; effects: ConsentEffect[] } | { ok: false; reason: "stale" };
+
+/**
+ * A consent or assent button against the prompt that is waiting. Another step's button, a prompt
+ * for a text that has changed since it was shown, or any press once the conversation has ended is
+ * stale: the state stays as it is and nothing is recorded.
+ */
+export function stepConsent(
+  state: ConsentState,
+  answer: ConsentAnswer,
+  versions: ConsentVersions,
+): ConsentMachineStep {
+  if (state.step !== "consent" && state.step !== "assent") return { ok: false, reason: "stale" };
+  if (answer.version !== undefined && answer.version !== state.version)
+    return { ok: false, reason: "stale" };
+  const r = decideConsent(
+    state.step,
+    { which: answer.which, agree: answer.agree, version: state.version },
+    versions,
+  );
+  if (!r.ok) return { ok: false, reason: "stale" };
+  const next: ConsentState =
+    r.step === "assent"
+      ? { step: "assent", version: versions.assent }
+      : { step: r.step === "done" ? "done" : "declined" };
+  return { ok: true, state: next, effects: r.effects };
 }
 
 /** Consent, assent and withdrawal belong to a parent's account bound to a participant. */

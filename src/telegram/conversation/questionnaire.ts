@@ -1,14 +1,18 @@
-// A family's questionnaires in the chat: one item per message, the question edited to show the
-// answer, then the next item. Each step runs on the conversation runtime
-// (src/conversations/runtime.ts) as the questionnaire kind (src/conversations/questionnaire.ts):
-// the press check, the answer rows and the engine snapshot in one transaction with the processed
-// update; this module parses the update, calls the runtime and renders.
+// Questionnaires in the chat (a family's, and the observations and reflection a facilitator's
+// session log runs as its child): one item per message, the question edited to show the answer,
+// then the next item. Each step runs on the conversation runtime (src/conversations/runtime.ts)
+// as the questionnaire kind (src/conversations/questionnaire.ts): the press check, the answer
+// rows and the engine snapshot in one transaction with the processed update; this module parses
+// the update, calls the runtime and renders. Which sets are answered and what follows a completed
+// one is the caller's QuestionnaireOwner (default: the family's).
 import type { Account } from "../../generated/prisma/client.js";
 import type { Tx } from "../../db/client.js";
 import { t } from "../../study/model.js";
 import { nextFamilyResponseSet } from "../../usecases/assignments.js";
+import { onResponseSetCompleted } from "../../usecases/sessions.js";
 import { followCurrentInstrument } from "../../usecases/answers.js";
 import { deleteConversation } from "../../store/conversations.js";
+import type { ResponseSetFacts } from "../../store/questionnaire.js";
 import { conversationRuntime, versionTag, type Conversation } from "../../conversations/runtime.js";
 import {
   optionLabel,
@@ -30,53 +34,38 @@ const noMark: MarkProcessed = async () => {};
 /** Short tag of a machine version, carried in callback data so a press for a changed instrument is refused. */
 export const machineTag = versionTag;
 
-type ResponseSetRow = NonNullable<Awaited<ReturnType<typeof nextFamilyResponseSet>>>;
-
 /**
- * Per-role hooks: which response set an account answers next, and what happens when one is
- * complete. Parents are built in; other roles (the facilitator's session log) register theirs.
+ * Who runs a questionnaire conversation, given explicitly by the caller: which set is answered
+ * next, what commits with a set's completion and what follows it. A family works through its own
+ * sets (familyQuestionnaires, the default); a session log runs the observation or reflection set
+ * it is at as its child conversation (sessionLogChild in ./session-log.ts).
  */
-export interface RoleHooks {
-  next(s: Services, account: Account): Promise<ResponseSetRow | null>;
-  /** Called after a set completes (already committed). Return true when it sent the follow-up itself. */
-  onComplete?(s: Services, account: Account, responseSetId: number): Promise<boolean>;
-  /** What to say when nothing is left (default: the family's "all done"). */
-  onNothingLeft?(s: Services, account: Account): Promise<void>;
+export interface QuestionnaireOwner {
+  /** The set to answer now, or null when nothing is left. */
+  next(): Promise<ResponseSetFacts | null>;
+  /** Written with a set's completion, in the completing step's transaction. */
+  onComplete?(tx: Tx, responseSetId: number): Promise<void>;
+  /**
+   * After a set completed (committed, its last question acknowledged). Without it: the
+   * instrument's "done", then the next set or the family's "all done".
+   */
+  completed?(responseSetId: number): Promise<void>;
 }
 
-const hooks = new Map<string, RoleHooks>([
-  [
-    "parent",
-    {
-      next: async (s, account) =>
-        account.participantId ? nextFamilyResponseSet(s.db, s.flows, account.participantId) : null,
-    },
-  ],
-]);
-
-export function registerRoleHooks(role: string, h: RoleHooks): void {
-  hooks.set(role, h);
-}
-
-export function hasRoleHooks(role: string): boolean {
-  return hooks.has(role);
-}
-
-/** Called after any response set completes (committed), e.g. to check satisfaction thresholds. */
-export type CompletionListener = (
-  s: Services,
-  account: Account,
-  responseSetId: number,
-) => Promise<void>;
-const completionListeners: CompletionListener[] = [];
-export function addCompletionListener(l: CompletionListener): void {
-  if (!completionListeners.includes(l)) completionListeners.push(l);
+/** A family's questionnaires: the parent's and the child's sets in the order they are asked. */
+export function familyQuestionnaires(s: Services, account: Account): QuestionnaireOwner {
+  return {
+    next: async () =>
+      account.role === "parent" && account.participantId
+        ? nextFamilyResponseSet(s.db, s.flows, account.participantId)
+        : null,
+  };
 }
 
 type Conv = Conversation<QuestionnaireConv>;
 
-/** The questionnaire kind for this account, its runtime and its chat. */
-function questionnaireRuntime(s: Services, account: Account) {
+/** The questionnaire kind for this account and owner, its runtime and its chat. */
+function questionnaireRuntime(s: Services, account: Account, owner: QuestionnaireOwner) {
   const locale = localeOf(s, account);
   const tr = (key: string, vars?: Record<string, string | number>) => s.tr(locale, key, vars);
   const kind = questionnaireKind({
@@ -88,6 +77,7 @@ function questionnaireRuntime(s: Services, account: Account) {
     flows: s.flows,
     onMissingInstrument: (responseSet, instrument) =>
       s.logger.error({ responseSet, instrument }, "assigned instrument is not in the flows"),
+    ...(owner.onComplete ? { onComplete: owner.onComplete } : {}),
   });
   const rt = conversationRuntime(kind, { db: s.db, now: () => s.now() });
   /** Buttons carry the nonce and the tag of the instrument's machine version. */
@@ -104,14 +94,14 @@ function questionnaireRuntime(s: Services, account: Account) {
     const v = conv.state.q.view(conv.state.state).kind;
     return v === "item" || v === "handoff";
   };
-  return { kind, rt, presenter, showing, locale, tr };
+  return { kind, rt, presenter, showing, locale, tr, owner };
 }
 
 type QRuntime = ReturnType<typeof questionnaireRuntime>;
 
 /** Starts the next pending response set, or returns null when nothing is left. */
 async function startNext(s: Services, account: Account, q: QRuntime): Promise<Conv | null> {
-  const rs = (await hooks.get(account.role)?.next(s, account)) ?? null;
+  const rs = await q.owner.next();
   if (!rs) return null;
   const state = await q.kind.open(rs);
   if (!state) return null;
@@ -127,13 +117,14 @@ async function startNext(s: Services, account: Account, q: QRuntime): Promise<Co
   });
 }
 
-/** Continue (or start) the family's questionnaires: resumes a pause, else shows the current item. */
+/** Continue (or start) the owner's questionnaires: resumes a pause, else shows the current item. */
 export async function continueQuestionnaires(
   s: Services,
   account: Account,
-  opts: { announceEmpty?: boolean } = {},
+  opts: { announceEmpty?: boolean; owner?: QuestionnaireOwner } = {},
 ): Promise<"asking" | "nothing"> {
-  const q = questionnaireRuntime(s, account);
+  const owner = opts.owner ?? familyQuestionnaires(s, account);
+  const q = questionnaireRuntime(s, account, owner);
   let conv = await q.rt.load(account.id);
   let fresh = false;
   if (conv) {
@@ -193,8 +184,9 @@ export async function handleQuestionnairePress(
     messageId: number | undefined;
   },
   markProcessed: MarkProcessed = noMark,
+  owner: QuestionnaireOwner = familyQuestionnaires(s, account),
 ): Promise<PressOutcome> {
-  const q = questionnaireRuntime(s, account);
+  const q = questionnaireRuntime(s, account, owner);
   const input: QuestionnaireInput =
     press.action === "a"
       ? {
@@ -223,13 +215,14 @@ export async function handleQuestionnaireText(
   account: Account,
   text: string | null,
   markProcessed: MarkProcessed = noMark,
+  owner: QuestionnaireOwner = familyQuestionnaires(s, account),
 ): Promise<boolean> {
-  const q = questionnaireRuntime(s, account);
+  const q = questionnaireRuntime(s, account, owner);
   const conv = await q.rt.load(account.id);
   if (!conv) return false;
   const view = conv.state.q.view(conv.state.state);
   if (view.kind === "paused") {
-    await continueQuestionnaires(s, account);
+    await continueQuestionnaires(s, account, { owner });
     return true;
   }
   if (view.kind === "done") return false;
@@ -321,27 +314,26 @@ async function afterStep(
   }
   if (r.completed) {
     const responseSetId = before.rs.id;
-    for (const listener of completionListeners) {
-      try {
-        await listener(s, account, responseSetId);
-      } catch (e) {
-        s.logger.error(
-          { err: e instanceof Error ? e.message : String(e), responseSet: responseSetId },
-          "completion listener failed",
-        );
-      }
+    // Every completed set is checked for the facilitators' alerts (a family's session rating, the
+    // facilitator's reflection): an outbox job, claimed at once by this process's scheduler.
+    try {
+      await onResponseSetCompleted(s, account, responseSetId);
+    } catch (e) {
+      s.logger.error(
+        { err: e instanceof Error ? e.message : String(e), responseSet: responseSetId },
+        "completion check failed",
+      );
     }
-    const h = hooks.get(account.role);
-    if (h?.onComplete && (await h.onComplete(s, account, responseSetId))) return;
+    if (q.owner.completed) {
+      await q.owner.completed(responseSetId);
+      return;
+    }
     await s.messenger.send(
       chatId,
       tr("q-instrument-done", { title: t(before.instrument.title, locale) }),
     );
-    const next = await continueQuestionnaires(s, account);
-    if (next === "nothing") {
-      if (h?.onNothingLeft) await h.onNothingLeft(s, account);
-      else await s.messenger.send(chatId, tr("q-all-done"));
-    }
+    const next = await continueQuestionnaires(s, account, { owner: q.owner });
+    if (next === "nothing") await s.messenger.send(chatId, tr("q-all-done"));
     return;
   }
   await q.rt.present(out.conv, q.presenter(out.conv));

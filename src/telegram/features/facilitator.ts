@@ -3,24 +3,22 @@
 // command and button refuses other roles; group membership is checked on every press.
 import { Composer } from "grammy";
 import type { Account } from "../../generated/prisma/client.js";
-import { audit } from "../../store/audit.js";
 import { facilitatorGroups, nicknamesOf } from "../../usecases/groups.js";
-import { onResponseSetCompleted } from "../../usecases/sessions.js";
+import { setNickname } from "../../usecases/nicknames.js";
 import type { CircleContext } from "../context.js";
 import { decodeCallback } from "../callback-data.js";
 import { escapeHtml } from "../html.js";
 import { localeOf, type Services } from "../services.js";
 import {
-  addCompletionListener,
+  handleQuestionnairePress,
   handleQuestionnaireText,
-  registerRoleHooks,
   type MarkProcessed,
 } from "../conversation/questionnaire.js";
 import {
-  facilitatorRoleHooks,
   handleSessionPress,
   handleSessionText,
   hasOpenSessionLog,
+  sessionLogChild,
   startSessionLog,
 } from "../conversation/session-log.js";
 import { handleNotePress, handleNoteText, startNote } from "../conversation/notes.js";
@@ -29,11 +27,6 @@ export const FACILITATOR_COMMANDS = ["session", "note", "interview", "nickname"]
 const NICKNAME_MAX = 24;
 
 export function facilitatorFeature(_s: Services): Composer<CircleContext> {
-  // The runner answers a facilitator's observation and reflection sets through these hooks; the
-  // listener checks every completed after-session rating (parents' too) for alerts.
-  registerRoleHooks("facilitator", facilitatorRoleHooks);
-  addCompletionListener(onResponseSetCompleted);
-
   const c = new Composer<CircleContext>();
   const priv = c.chatType("private");
 
@@ -62,6 +55,36 @@ export function facilitatorFeature(_s: Services): Composer<CircleContext> {
   priv.command("nickname", async (ctx) => {
     const account = await facilitator(ctx);
     if (account) await nickname(ctx.circle.s, account, ctx.match, ctx.circle.markProcessed);
+  });
+
+  // A facilitator's questionnaire buttons (an observation, the reflection): the session log's
+  // child questionnaire, answered with the log as its owner. The parent feature passes them on.
+  priv.on("callback_query:data", async (ctx, next) => {
+    const d = decodeCallback(ctx.callbackQuery.data);
+    const account = ctx.circle.account;
+    if (d?.kind !== "q" || account?.role !== "facilitator") return next();
+    const { s, locale } = ctx.circle;
+    const messageChat = ctx.callbackQuery.message?.chat.id;
+    let toast: string | undefined;
+    if (messageChat !== undefined && String(messageChat) !== account.chatId)
+      toast = s.tr(locale, "toast-stale");
+    else
+      toast = (
+        await handleQuestionnairePress(
+          s,
+          account,
+          {
+            nonce: d.nonce,
+            tag: d.tag,
+            action: d.action,
+            option: d.action === "a" ? d.option : undefined,
+            messageId: ctx.callbackQuery.message?.message_id,
+          },
+          ctx.circle.markProcessed,
+          sessionLogChild(s, account),
+        )
+      ).toast;
+    await s.messenger.toast(ctx.callbackQuery.id, toast);
   });
 
   priv.on("callback_query:data", async (ctx, next) => {
@@ -105,7 +128,10 @@ export function facilitatorFeature(_s: Services): Composer<CircleContext> {
       const account = ctx.circle.account!;
       if (await handleNoteText(s, account, text, markProcessed)) return;
       if (await handleSessionText(s, account, text, markProcessed)) return;
-      if (await handleQuestionnaireText(s, account, text, markProcessed)) return;
+      if (
+        await handleQuestionnaireText(s, account, text, markProcessed, sessionLogChild(s, account))
+      )
+        return;
       const locale = ctx.circle.locale;
       await s.messenger.send(
         ctx.chat.id,
@@ -154,25 +180,11 @@ async function nickname(
     await s.messenger.send(chat, s.tr(locale, "fac-nickname-too-long", { max: NICKNAME_MAX }));
     return;
   }
-  await s.db.$transaction(async (tx) => {
-    const key = { accountId_participantId: { accountId: account.id, participantId: kid.id } };
-    if (name)
-      await tx.nickname.upsert({
-        where: key,
-        create: { accountId: account.id, participantId: kid.id, nickname: name },
-        update: { nickname: name },
-      });
-    else await tx.nickname.deleteMany({ where: { accountId: account.id, participantId: kid.id } });
-    // The nickname itself is not audited: it must never leave this chat (exports include the audit).
-    await audit(tx, {
-      actor: { kind: "account", accountId: account.id },
-      action: name ? "nickname.set" : "nickname.remove",
-      entity: "Participant",
-      entityId: kid.id,
-      data: { participant: kid.code },
-    });
-    await markProcessed(tx);
-  });
+  await setNickname(
+    s.db,
+    { accountId: account.id, participant: { id: kid.id, code: kid.code }, name },
+    markProcessed,
+  );
   await s.messenger.send(
     chat,
     name

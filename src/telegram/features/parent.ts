@@ -8,7 +8,6 @@ import { handleConsentPress, nextParentStep, redeemInvite } from "../conversatio
 import {
   handleQuestionnairePress,
   handleQuestionnaireText,
-  hasRoleHooks,
 } from "../conversation/questionnaire.js";
 import { showStatus } from "../conversation/status.js";
 import { askWithdraw, handleWithdrawPress } from "../conversation/withdrawal.js";
@@ -83,6 +82,8 @@ export function parentFeature(): Composer<CircleContext> {
     const account = ctx.circle.account;
     if (!d || !account || (d.kind !== "q" && d.kind !== "consent" && d.kind !== "withdraw"))
       return next();
+    // A facilitator's questionnaire is their session log's child: the facilitator feature answers it.
+    if (d.kind === "q" && account.role === "facilitator") return next();
     const { s } = ctx.circle;
     // Bound to the chat the button was sent to: a press arriving from another chat is refused.
     const messageChat = ctx.callbackQuery.message?.chat.id;
@@ -90,15 +91,17 @@ export function parentFeature(): Composer<CircleContext> {
       await s.messenger.toast(ctx.callbackQuery.id, s.tr(ctx.circle.locale, "toast-stale"));
       return;
     }
-    // Consent and withdrawal buttons carry no nonce: they count only on a message that shows them.
-    if (d.kind !== "q" && pressedOn(ctx.callbackQuery) === "not-shown") {
+    // Withdrawal and legacy consent buttons carry no nonce: they count only on a message that
+    // shows them.
+    const noNonce = d.kind === "withdraw" || (d.kind === "consent" && d.nonce === undefined);
+    if (noNonce && pressedOn(ctx.callbackQuery) === "not-shown") {
       await s.messenger.toast(ctx.callbackQuery.id, s.tr(ctx.circle.locale, "toast-stale"));
       return;
     }
     const messageId = ctx.callbackQuery.message?.message_id;
     let toast: string | undefined;
     if (d.kind === "q") {
-      if (!hasRoleHooks(account.role)) toast = s.tr(ctx.circle.locale, "toast-not-allowed");
+      if (account.role !== "parent") toast = s.tr(ctx.circle.locale, "toast-not-allowed");
       else {
         const participant =
           account.role === "parent" && account.participantId

@@ -253,7 +253,7 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
 
   allowed.command("export", async (ctx) => {
     const { s } = ctx.circle;
-    const { buildExport } = await import("../../analysis/export.js");
+    const { exportData } = await import("../../usecases/export.js");
     const choice = await exportChoice(ctx.match, s.flows.study, ctx.circle.locale);
     if (typeof choice === "string") {
       await s.messenger.send(ctx.chat.id, choice);
@@ -261,7 +261,7 @@ export function researcherFeature(_s: Services): Composer<CircleContext> {
     }
     const dir = mkdtempSync(join(tmpdir(), "circle-export-"));
     try {
-      await buildExport(
+      await exportData(
         s.db,
         s.flows,
         dir,

@@ -4,12 +4,18 @@
 // Telegram.
 import { describe, expect, it } from "vitest";
 import {
+  consentFinished,
+  consentStateFor,
   consentStepOf,
   consentView,
   decideConsent,
   familyParticipant,
+  parseConsentState,
   redemptionFor,
+  stepConsent,
+  type ConsentAnswer,
   type ConsentPress,
+  type ConsentState,
   type ConsentStep,
 } from "../../../src/domain/conversations/enrolment.js";
 
@@ -161,6 +167,127 @@ describe("consent: decisions", () => {
       if (view.kind !== "ask") throw new Error("expected a prompt");
       for (const b of view.buttons) expect(decideConsent(step, b, V).ok).toBe(true);
     }
+  });
+});
+
+describe("consent conversation: the machine", () => {
+  const ask = (step: "consent" | "assent", version = V[step]): ConsentState => ({ step, version });
+  const A = (which: "consent" | "assent", agree: boolean, version?: string): ConsentAnswer => ({
+    which,
+    agree,
+    ...(version === undefined ? {} : { version }),
+  });
+
+  it.each([
+    { step: "consent", state: { step: "consent", version: "2.1" } },
+    { step: "assent", state: { step: "assent", version: "1.0" } },
+    { step: "declined", state: null },
+    { step: "done", state: null },
+    { step: "withdrawn", state: null },
+  ] as const)("a family at $step is asked $state", ({ step, state }) => {
+    expect(consentStateFor(step, V)).toEqual(state);
+  });
+
+  const rows: Array<{
+    name: string;
+    from: ConsentState;
+    answer: ConsentAnswer;
+    to: ConsentState;
+    effects: unknown[];
+  }> = [
+    {
+      name: "consent agreed: the assent prompt, with the assent text's version",
+      from: ask("consent"),
+      answer: A("consent", true),
+      to: ask("assent"),
+      effects: [{ type: "record", which: "consent", decision: "agree", version: "2.1" }],
+    },
+    {
+      name: "consent declined: ended, final",
+      from: ask("consent"),
+      answer: A("consent", false),
+      to: { step: "declined" },
+      effects: [
+        { type: "record", which: "consent", decision: "decline", version: "2.1" },
+        { type: "participant-status", status: "declined" },
+      ],
+    },
+    {
+      name: "assent agreed: ended, consented, the first timepoint opens",
+      from: ask("assent"),
+      answer: A("assent", true),
+      to: { step: "done" },
+      effects: [
+        { type: "record", which: "assent", decision: "agree", version: "1.0" },
+        { type: "participant-status", status: "consented" },
+        { type: "open-first-timepoint" },
+      ],
+    },
+    {
+      name: "assent declined: ended, final",
+      from: ask("assent"),
+      answer: A("assent", false),
+      to: { step: "declined" },
+      effects: [
+        { type: "record", which: "assent", decision: "decline", version: "1.0" },
+        { type: "participant-status", status: "declined" },
+      ],
+    },
+    {
+      name: "a legacy button naming the prompt's version counts like any other",
+      from: ask("consent"),
+      answer: A("consent", true, "2.1"),
+      to: ask("assent"),
+      effects: [{ type: "record", which: "consent", decision: "agree", version: "2.1" }],
+    },
+  ];
+  it.each(rows)("$name", ({ from, answer, to, effects }) => {
+    const r = stepConsent(from, answer, V);
+    expect(r).toEqual({ ok: true, state: to, effects });
+    if (r.ok) expect(consentFinished(r.state)).toBe(to.step === "declined" || to.step === "done");
+  });
+
+  const stale: Array<{ name: string; from: ConsentState; answer: ConsentAnswer }> = [
+    {
+      name: "an assent button at the consent prompt",
+      from: ask("consent"),
+      answer: A("assent", true),
+    },
+    {
+      name: "a consent button at the assent prompt",
+      from: ask("assent"),
+      answer: A("consent", true),
+    },
+    {
+      name: "a prompt whose text changed since it was shown",
+      from: ask("consent", "2.0"),
+      answer: A("consent", true),
+    },
+    {
+      name: "a legacy button for another text version",
+      from: ask("consent"),
+      answer: A("consent", true, "2.0"),
+    },
+    { name: "any press once declined", from: { step: "declined" }, answer: A("consent", true) },
+    { name: "any press once both are given", from: { step: "done" }, answer: A("assent", false) },
+  ];
+  it.each(stale)("$name is stale and leaves the state as it was", ({ from, answer }) => {
+    const before = structuredClone(from);
+    expect(stepConsent(from, answer, V)).toEqual({ ok: false, reason: "stale" });
+    expect(from).toEqual(before);
+  });
+
+  it("stores only prompts: ended, unknown or corrupt snapshots are not continued", () => {
+    expect(parseConsentState(JSON.stringify(ask("assent")))).toEqual(ask("assent"));
+    for (const bad of [
+      JSON.stringify({ step: "declined" }),
+      JSON.stringify({ step: "done" }),
+      JSON.stringify({ step: "consent" }),
+      JSON.stringify({ step: "consent", version: 2 }),
+      "{",
+      "null",
+    ])
+      expect(parseConsentState(bad), bad).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 // What "nothing lost, nothing doubled, nothing corrupted" means in the database, checked after a
 // reliability run against what the scripted families saw acknowledged.
-import type { Db } from "../../../src/db/client.js";
+import { engineOf, type Db } from "../../../src/db/client.js";
 import type { LoadedFlows } from "../../../src/study/model.js";
 import { verifyAuditChain } from "../../../src/store/audit.js";
 import type { Family } from "./family.js";
@@ -12,9 +12,17 @@ export interface StoreSummary {
   processedUpdates: number;
 }
 
-/** SQLite itself: the file is intact, in WAL mode, and the audit hash chain is unbroken. */
+/**
+ * The database itself (on SQLite: the file is intact, in WAL mode, its foreign keys hold; on
+ * PostgreSQL the server enforces the keys), and the audit hash chain is unbroken.
+ */
 export async function checkStore(db: Db): Promise<string[]> {
   const problems: string[] = [];
+  if (engineOf(db) === "postgres") {
+    const chain = await verifyAuditChain(db);
+    if (!chain.ok) problems.push(`audit chain broken at ${JSON.stringify(chain.brokenAt)}`);
+    return problems;
+  }
   const integrity =
     await db.$queryRawUnsafe<{ integrity_check: string }[]>("PRAGMA integrity_check");
   if (integrity.map((r) => r.integrity_check).join() !== "ok")
